@@ -1,0 +1,133 @@
+/*
+ * runtime.h -- the public face of the actor runtime.
+ *
+ * A runtime owns the ZeroMQ context, the worker pool and its pipelines.
+ * A pipeline is a linear chain of components; each component instance is
+ * an actor whose inbox is a ZeroMQ inproc PULL socket. Build pipelines,
+ * start the runtime, inject inputs from one thread per pipeline, finish,
+ * destroy:
+ *
+ *     sx_runtime_opts o; sx_runtime_opts_default(&o);
+ *     sx_runtime *rt = sx_runtime_new(&o, err, sizeof err);
+ *     sx_pipeline *p = sx_pipeline_new(rt, "demo");
+ *     sx_pipeline_add(p, "parse", SX_PARALLEL, parse_fn, NULL);
+ *     sx_pipeline_add(p, "out", SX_SERIAL, out_fn, NULL);
+ *     sx_runtime_start(rt);
+ *     for (...) sx_pipeline_inject(p, batch);
+ *     sx_pipeline_finish(p);
+ *     sx_runtime_destroy(&rt);
+ */
+#ifndef SX_RUNTIME_H
+#define SX_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/batch.h"
+
+typedef struct sx_runtime sx_runtime;
+typedef struct sx_pipeline sx_pipeline;
+typedef struct sx_actor sx_actor;
+
+/* Component kinds (DESIGN.md, Execution model). */
+typedef enum sx_order {
+    SX_SERIAL,             /* one at a time, strict token order */
+    SX_PARALLEL,           /* any number at once, any order */
+    SX_PARALLEL_CONTEXT,   /* per context key: one at a time, token order */
+    SX_SERIAL_CONTEXT,     /* per key token order, one activation at a time */
+} sx_order;
+
+typedef struct sx_runtime_opts {
+    unsigned threads;  /* workers; 0 = online CPUs */
+    uint32_t tokens;   /* in-flight tokens per pipeline (default 1000) */
+    bool encode_local; /* protobuf-encode every local hop too */
+    uint32_t lanes;    /* key lanes per context-ordered component (4096) */
+    uint32_t drain_max;/* inbox messages one activation takes (64) */
+} sx_runtime_opts;
+
+/** Fills the defaults; SX_ENCODE_LOCAL=1 in the environment turns on
+ *  encode_local. */
+void sx_runtime_opts_default(sx_runtime_opts *o);
+/** New runtime, not yet started. NULL with a message in err on failure. */
+sx_runtime *sx_runtime_new(const sx_runtime_opts *o, char *err, size_t errlen);
+/** Starts workers and links. Build every pipeline first. 0 or -1 (err). */
+int sx_runtime_start(sx_runtime *rt, char *err, size_t errlen);
+/** Stops the workers and frees everything, pipelines included. Finish
+ *  (or wait on) every pipeline first. Nulls the caller's pointer. */
+void sx_runtime_destroy(sx_runtime **rt);
+unsigned sx_runtime_threads(const sx_runtime *rt);
+const sx_runtime_opts *sx_runtime_options(const sx_runtime *rt);
+/** Prints per-worker statistics (activations, % stolen, idle) to f. */
+void sx_runtime_print_stats(const sx_runtime *rt, FILE *f);
+/** Sum of stolen activations over all workers. */
+uint64_t sx_runtime_stolen(const sx_runtime *rt);
+
+/* ---- behaviours ---- */
+
+typedef struct sx_activation {
+    sx_actor *actor;
+    unsigned worker; /* index of the worker running it */
+    uint32_t lane;   /* key lane (context-ordered kinds), else 0 */
+} sx_activation;
+
+/** A component's work on one token: read (and may move tuples out of)
+ *  in, append results to out (same token). Return 0, or -1 to count an
+ *  error; out is forwarded either way, so the token goes on. */
+typedef int (*sx_behaviour_fn)(void *arg, const sx_activation *act, sx_batch *in, sx_batch *out);
+/** The context key of a tuple, hashed to 64 bits. */
+typedef uint64_t (*sx_key_fn)(void *arg, const sx_tuple *t);
+/** Receives the last component's output for one token (in token order
+ *  when the last component is serial). The batch is only lent. */
+typedef void (*sx_sink_fn)(void *arg, const sx_batch *out);
+
+/* ---- pipelines ---- */
+
+/** New empty pipeline owned by the runtime; its id is its creation index. */
+sx_pipeline *sx_pipeline_new(sx_runtime *rt, const char *name);
+/** Appends a component. The runtime owns the actor; arg stays the
+ *  caller's. Context-ordered kinds need sx_actor_set_key. */
+sx_actor *sx_pipeline_add(sx_pipeline *p, const char *name, sx_order kind, sx_behaviour_fn fn,
+                          void *arg);
+/** Sets how a context-ordered actor finds a tuple's key. */
+void sx_actor_set_key(sx_actor *a, sx_key_fn fn, void *arg);
+/** Sets the sink of the last component's outputs. */
+void sx_pipeline_set_sink(sx_pipeline *p, sx_sink_fn fn, void *arg);
+
+/** Split point, sending side: components from index `stage` on run in
+ *  another process, reached at endpoint (a ZeroMQ tcp address this side
+ *  connects to). Call before start. 0 or -1. */
+int sx_pipeline_send_to(sx_pipeline *p, size_t stage, const char *endpoint);
+/** Split point, receiving side: this process runs components from
+ *  `stage` on, fed by the peer that connects to endpoint (bound here).
+ *  It injects nothing itself. Call before start. 0 or -1. */
+int sx_pipeline_receive_from(sx_pipeline *p, size_t stage, const char *endpoint);
+
+/** Admits b (ownership taken): waits for a token, stamps it and sends b
+ *  to the first component. Returns the token. One thread at a time. */
+uint64_t sx_pipeline_inject(sx_pipeline *p, sx_batch *b);
+/** Admits b only if a token is free now; else destroys b, counts the drop
+ *  and returns 0 (live capture). */
+uint64_t sx_pipeline_offer(sx_pipeline *p, sx_batch *b);
+/** End of input: waits until every admitted token has completed (through
+ *  a link: been acknowledged by the peer), then tells the peer. 0 or -1. */
+int sx_pipeline_finish(sx_pipeline *p);
+/** Receiving side: waits until the peer has finished and every token it
+ *  sent has completed here. 0, or -1 if the link failed. */
+int sx_pipeline_wait(sx_pipeline *p);
+
+typedef struct sx_pipeline_stats {
+    uint64_t admitted, completed, max_in_flight, dropped, bad_releases;
+    uint64_t tuples_out;   /* tuples the last component emitted */
+    uint64_t errors;       /* behaviour errors, all components */
+    uint64_t link_batches; /* batches over the link (either side) */
+    uint64_t link_bad;     /* malformed batches received and dropped */
+} sx_pipeline_stats;
+void sx_pipeline_stats_get(sx_pipeline *p, sx_pipeline_stats *out);
+/** Prints a per-component table (activations, batches, tuples in/out,
+ *  errors, reorder peak) to f. */
+void sx_pipeline_print_stats(sx_pipeline *p, FILE *f);
+size_t sx_pipeline_length(const sx_pipeline *p);
+sx_actor *sx_pipeline_actor(sx_pipeline *p, size_t i);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * cli.h -- sub-commands of the `scalanytics` command.
+ *
+ * Exit status convention for every command: 0 success, 1 the work ran
+ * but failed a check (or an error happened while running), 2 usage error.
+ */
+#ifndef SX_CLI_H
+#define SX_CLI_H
+
+#include <stdio.h>
+
+#define CLI_VERSION "0.1.0"
+
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} cli_command;
+
+/** `scalanytics demo`: see cli/demo.c. */
+int cli_demo(int argc, char **argv);
+
+#endif

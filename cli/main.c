@@ -1,0 +1,50 @@
+/*
+ * main.c -- the `scalanytics` command: dispatches to sub-commands.
+ *
+ * Each sub-command lives in its own file and has the signature of
+ * cli_command_fn; main() only finds it and reports usage errors.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
+};
+
+/** Prints the top-level help. */
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: scalanytics [--help] [--version] COMMAND [ARGS]\n"
+            "\n"
+            "Stateful, parallel, application-layer traffic analysis.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'scalanytics COMMAND --help' explains a command and its options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("scalanytics %s\n", CLI_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "scalanytics: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

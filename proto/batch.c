@@ -1,0 +1,92 @@
+/*
+ * batch.c -- batches: one token's tuples, the message between actors.
+ *
+ * A batch owns a growable array of tuples (capacity 4, then doubling, so
+ * appends are amortised O(1) and most batches allocate once) and a
+ * reference to its origin node name. Locally the batch pointer itself is
+ * the message, so nothing here copies tuples.
+ *
+ * Invariants: tuples[0..n) are owned and initialised; n <= cap; the
+ * runtime fields rt_next/rt_ctx are never read or written here except to
+ * start them at NULL.
+ */
+#include "proto/batch.h"
+
+#include <string.h>
+
+#include "proto/alloc.h"
+
+/* First capacity of the tuple array; it doubles from there. */
+#define BATCH_FIRST_CAP 4u
+
+sx_batch *sx_batch_new(uint64_t token)
+{
+    sx_batch *b = sx_calloc(1, sizeof *b);
+    b->token = token;
+    return b;
+}
+
+void sx_batch_destroy(sx_batch **b)
+{
+    if (!*b)
+        return;
+    for (uint32_t i = 0; i < (*b)->n; i++)
+        sx_tuple_clear(&(*b)->tuples[i]);
+    free((*b)->tuples);
+    sx_blob_release(&(*b)->origin);
+    free(*b);
+    *b = NULL;
+}
+
+/** Makes room for one more tuple, growing the array geometrically. */
+static void batch_reserve_one(sx_batch *b)
+{
+    if (b->n < b->cap)
+        return;
+    if (b->cap > UINT32_MAX / 2)
+        sx_alloc_fail((size_t)b->cap * 2 * sizeof(sx_tuple));
+    b->cap = b->cap ? b->cap * 2 : BATCH_FIRST_CAP;
+    b->tuples = sx_realloc(b->tuples, (size_t)b->cap * sizeof(sx_tuple));
+}
+
+sx_tuple *sx_batch_add(sx_batch *b, const char *relation, uint32_t n)
+{
+    batch_reserve_one(b);
+    sx_tuple *t = &b->tuples[b->n++];
+    sx_tuple_init(t, relation, n);
+    return t;
+}
+
+void sx_batch_push(sx_batch *b, sx_tuple *t)
+{
+    batch_reserve_one(b);
+    b->tuples[b->n++] = *t;
+    memset(t, 0, sizeof *t);
+}
+
+void sx_batch_copy_header(sx_batch *dst, const sx_batch *src)
+{
+    dst->pipeline = src->pipeline;
+    dst->target = src->target;
+    dst->token = src->token;
+    dst->flags = src->flags;
+    dst->time_ns = src->time_ns;
+    if (dst->origin == src->origin)
+        return;
+    sx_blob_release(&dst->origin);
+    dst->origin = src->origin ? sx_blob_ref(src->origin) : NULL;
+}
+
+bool sx_batch_equal(const sx_batch *a, const sx_batch *b)
+{
+    if (a->pipeline != b->pipeline || a->target != b->target || a->token != b->token ||
+        a->flags != b->flags || a->time_ns != b->time_ns || a->n != b->n)
+        return false;
+    /* NULL and an empty origin both mean "local" (the wire cannot tell). */
+    if (!sx_blob_equal(a->origin, b->origin))
+        return false;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (!sx_tuple_equal(&a->tuples[i], &b->tuples[i]))
+            return false;
+    return true;
+}
