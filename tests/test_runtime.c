@@ -6,6 +6,8 @@
  *                                 completes once, each tuple arrives once,
  *                                 in-flight tokens stay within the limit
  *   test_runtime steal  THREADS   an unbalanced load makes workers steal
+ *   test_runtime idle   THREADS   an idle pipeline sleeps: its workers use
+ *                                 (almost) no CPU while nothing arrives
  *
  * Exit 0 on success; on failure a line saying which check broke.
  */
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "actors/runtime.h"
 
@@ -335,10 +339,51 @@ static void test_steal(unsigned threads)
     printf("steal: threads %u, %" PRIu64 " activations stolen\n", threads, stolen);
 }
 
+/* ------------------------------------------------------------------- idle */
+
+/** CPU time (user + system) this process has used, in ms. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static void test_idle(unsigned threads)
+{
+    sx_runtime *rt = runtime(threads, 100);
+    sx_pipeline *p = sx_pipeline_new(rt, "idle");
+    sx_pipeline_add(p, "par", SX_PARALLEL, nl_pass, NULL);
+    sx_pipeline_add(p, "serial", SX_SERIAL, nl_pass, NULL);
+    start(rt);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 100; i++) {
+            sx_batch *b = sx_batch_new(0);
+            sx_tuple *t = sx_batch_add(b, "in", 2);
+            t->vals[0] = sx_value_cstr("local");
+            t->vals[1] = sx_value_int(i);
+            sx_pipeline_inject(p, b);
+        }
+        CHECK(sx_pipeline_finish(p) == 0, "finish");
+        usleep(50000); /* let the workers give up spinning and sleep */
+        double c0 = cpu_ms();
+        usleep(500000);
+        double used = cpu_ms() - c0;
+        /* spinning workers would burn ~500 ms each; sleeping ones ~0 */
+        CHECK(used < 50.0, "idle workers used %.1f ms of CPU in 500 ms (threads %u)", used, threads);
+        printf("idle: threads %u, round %d: %.2f ms CPU in 500 ms idle\n", threads, round, used);
+    }
+    sx_pipeline_stats st;
+    sx_pipeline_stats_get(p, &st);
+    CHECK(st.completed == 300, "completed %" PRIu64 " of 300 after waking up", st.completed);
+    sx_runtime_destroy(&rt);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: test_runtime order|noloss|steal THREADS\n");
+        fprintf(stderr, "usage: test_runtime order|noloss|steal|idle THREADS\n");
         return 2;
     }
     unsigned threads = (unsigned)atoi(argv[2]);
@@ -348,6 +393,8 @@ int main(int argc, char **argv)
         test_noloss(threads);
     else if (!strcmp(argv[1], "steal"))
         test_steal(threads);
+    else if (!strcmp(argv[1], "idle"))
+        test_idle(threads);
     else {
         fprintf(stderr, "unknown test %s\n", argv[1]);
         return 2;

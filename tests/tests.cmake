@@ -13,6 +13,7 @@ endforeach()
 foreach(threads 2 4)
   add_test(NAME runtime.steal.t${threads} COMMAND test_runtime steal ${threads})
 endforeach()
+add_test(NAME runtime.idle.t4 COMMAND test_runtime idle 4)
 
 add_executable(test_deque tests/test_deque.c)
 target_link_libraries(test_deque PRIVATE sxactors)
