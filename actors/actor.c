@@ -148,14 +148,21 @@ static void drain_done(sx_actor *a, uint64_t took, sx_sender *snd)
         sx_rt_schedule(snd, &a->drain);
 }
 
+/** How many messages this drain may take: what `pending` promises has
+ *  been sent (so no receive waits), at most drain_max. */
+static uint64_t drain_budget(sx_actor *a)
+{
+    uint64_t n = atomic_load_explicit(&a->pending, memory_order_acquire);
+    uint64_t max = a->pipe->rt->opts.drain_max;
+    return n < max ? n : max;
+}
+
 /** Moves up to the allowed number of inbox messages into the reorder
  *  buffer; returns how many were taken. */
 static uint64_t fill_reorder(sx_actor *a, sx_sender *snd)
 {
-    uint64_t n = atomic_load_explicit(&a->pending, memory_order_acquire);
-    uint64_t max = a->pipe->rt->opts.drain_max;
-    uint64_t took = 0;
-    while (took < n && took < max) {
+    uint64_t budget = drain_budget(a), took = 0;
+    while (took < budget) {
         sx_batch *b = inbox_take(a);
         if (!b)
             break;
@@ -184,10 +191,8 @@ static void drain_serial(sx_actor *a, sx_sender *snd)
 /** Drain activation of a parallel actor: each batch becomes an item. */
 static void drain_parallel(sx_actor *a, sx_sender *snd)
 {
-    uint64_t n = atomic_load_explicit(&a->pending, memory_order_acquire);
-    uint64_t max = a->pipe->rt->opts.drain_max;
-    uint64_t took = 0;
-    while (took < n && took < max) {
+    uint64_t budget = drain_budget(a), took = 0;
+    while (took < budget) {
         sx_batch *b = inbox_take(a);
         if (!b)
             break;

@@ -46,22 +46,30 @@ static void endpoint(char *buf, size_t len, uint32_t id)
     snprintf(buf, len, "inproc://sx-%u", id);
 }
 
-void *sx_inbox_bind(void *zctx, uint32_t id)
+/** A socket of type with no high-water mark and no linger, bound or
+ *  connected (attach) to inbox id's endpoint; NULL with errno on error. */
+static void *inproc_socket(void *zctx, int type, uint32_t id,
+                           int (*attach)(void *s, const char *endpoint))
 {
-    void *s = zmq_socket(zctx, ZMQ_PULL);
+    void *s = zmq_socket(zctx, type);
     if (!s)
         return NULL;
     int zero = 0;
     char ep[48];
     endpoint(ep, sizeof ep, id);
-    if (zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 || zmq_bind(s, ep) != 0) {
+    if (zmq_setsockopt(s, type == ZMQ_PULL ? ZMQ_RCVHWM : ZMQ_SNDHWM, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 || attach(s, ep) != 0) {
         int e = errno;
         zmq_close(s);
         errno = e;
         return NULL;
     }
     return s;
+}
+
+void *sx_inbox_bind(void *zctx, uint32_t id)
+{
+    return inproc_socket(zctx, ZMQ_PULL, id, zmq_bind);
 }
 
 /** The PUSH socket towards inbox id, connecting it on first use. */
@@ -76,23 +84,9 @@ static void *socket_for(sx_outbox *ob, uint32_t id)
             ob->socks[i] = NULL;
         ob->n = n;
     }
-    if (ob->socks[id])
-        return ob->socks[id];
-    void *s = zmq_socket(ob->zctx, ZMQ_PUSH);
-    if (!s)
-        return NULL;
-    int zero = 0;
-    char ep[48];
-    endpoint(ep, sizeof ep, id);
-    if (zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 || zmq_connect(s, ep) != 0) {
-        int e = errno;
-        zmq_close(s);
-        errno = e;
-        return NULL;
-    }
-    ob->socks[id] = s;
-    return s;
+    if (!ob->socks[id])
+        ob->socks[id] = inproc_socket(ob->zctx, ZMQ_PUSH, id, zmq_connect);
+    return ob->socks[id];
 }
 
 int sx_outbox_send(sx_outbox *ob, uint32_t inbox, const void *data, size_t len)
