@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 mode=${1:-run}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-packages=(build-essential cmake pkg-config
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   libnids-dev libosip2-dev libsvm-dev libpcre2-dev)
 

@@ -18,9 +18,11 @@
  * Every error names what was wrong and where; every path frees what it
  * allocated.
  *
- * Not capped here beyond the byte cap: the number of values. protobuf-c
- * spends roughly 50 bytes per value, and a value can be 2 bytes on the
- * wire, so a hostile batch at the cap can cost ~1.5 GiB while decoding.
+ * The scan also caps the number of length-delimited elements (values,
+ * tuples, strings) at SX_CODEC_MAX_ELEMENTS: protobuf-c spends about 50
+ * bytes on each, and one can be 2 bytes on the wire, so without the cap a
+ * hostile batch at the byte cap could cost ~1.5 GiB to decode; with it,
+ * about 100 MiB at most.
  */
 #include "proto/codec.h"
 
@@ -339,13 +341,14 @@ typedef struct scanner {
     const uint8_t *buf;
     char *err;
     size_t errlen;
+    size_t elements; /* length-delimited fields seen: what protobuf-c allocates for */
 } scanner;
 
-static int scan_message(const scanner *s, size_t pos, size_t end, msg_type type, unsigned depth);
+static int scan_message(scanner *s, size_t pos, size_t end, msg_type type, unsigned depth);
 
 /** Checks the payload at *pos of the field whose tag (at byte `at`) was
  *  just read, and skips it, descending into known sub-messages. */
-static int scan_field(const scanner *s, size_t *pos, size_t end, msg_type type, uint64_t tag,
+static int scan_field(scanner *s, size_t *pos, size_t end, msg_type type, uint64_t tag,
                       size_t at, unsigned depth)
 {
     uint64_t field = tag >> 3, x;
@@ -373,6 +376,9 @@ static int scan_field(const scanner *s, size_t *pos, size_t end, msg_type type, 
             return fail(s->err, s->errlen, "truncated: field %" PRIu64 " of a %s at byte %zu "
                         "claims %" PRIu64 " bytes but %zu remain", field, msg_names[type],
                         at, x, end - *pos);
+        if (++s->elements > SX_CODEC_MAX_ELEMENTS)
+            return fail(s->err, s->errlen, "more than %u values, tuples and strings in one "
+                        "batch (at byte %zu)", SX_CODEC_MAX_ELEMENTS, at);
         size_t body = *pos;
         *pos += (size_t)x;
         msg_type sub = submessage_of(type, field);
@@ -391,7 +397,7 @@ static int scan_field(const scanner *s, size_t *pos, size_t end, msg_type type, 
 
 /* message -> { tag payload }*   where tag = varint(field << 3 | wire type).
  * Checks buf[pos, end) as a `type` message, inside depth lists/records. */
-static int scan_message(const scanner *s, size_t pos, size_t end, msg_type type, unsigned depth)
+static int scan_message(scanner *s, size_t pos, size_t end, msg_type type, unsigned depth)
 {
     while (pos < end) {
         size_t at = pos;
@@ -548,7 +554,7 @@ int sx_codec_decode(const uint8_t *buf, size_t len, sx_batch **out, char *err, s
     static const uint8_t empty[1];
     if (!buf)
         buf = empty; /* protobuf-c wants a pointer even for 0 bytes */
-    scanner s = {buf, err, errlen};
+    scanner s = {buf, err, errlen, 0};
     if (scan_message(&s, 0, len, MSG_BATCH, 0) < 0)
         return -1;
     Sx__Batch *msg = sx__batch__unpack(NULL, len, buf);

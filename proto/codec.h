@@ -13,6 +13,9 @@
 
 /* Largest encoded batch accepted by sx_codec_decode. */
 #define SX_CODEC_MAX_BYTES (64u * 1024u * 1024u)
+/* Most values, tuples and strings (length-delimited wire elements) one
+ * encoded batch may hold; bounds the memory a hostile batch costs. */
+#define SX_CODEC_MAX_ELEMENTS (2u * 1024u * 1024u)
 /* Deepest nesting of lists/records accepted (a list in a list is 2). */
 #define SX_CODEC_MAX_DEPTH 32
 

@@ -603,6 +603,42 @@ static void deep_wire(wire *out, unsigned depth)
     free(list_size);
 }
 
+/** A batch of one tuple holding n int values 0, 2 wire bytes each:
+ *  tiny on the wire, expensive to unpack. */
+static void many_values_wire(wire *out, size_t n)
+{
+    size_t tuple_size = 1 + 1 + 4 + n * 4; /* relation + n x (tag, len, Value{int: 0}) */
+    w_varint(out, 7 << 3 | 2); /* Batch.tuples */
+    w_varint(out, tuple_size);
+    w_len(out, 1, "many", 4);
+    for (size_t i = 0; i < n; i++) {
+        w_varint(out, 2 << 3 | 2); /* Tuple.values */
+        w_varint(out, 2);
+        w_varint(out, 1 << 3 | 0); /* Value.int = 0 */
+        w_varint(out, 0);
+    }
+}
+
+/** More elements than SX_CODEC_MAX_ELEMENTS are refused before
+ *  protobuf-c allocates for them; a batch just under the cap decodes. */
+static int test_element_cap(void)
+{
+    char err[256] = "";
+    sx_batch *d = NULL;
+    wire w = {0};
+    many_values_wire(&w, SX_CODEC_MAX_ELEMENTS + 1);
+    CHECK_ERR(sx_codec_decode(w.p, w.n, &d, err, sizeof err), err, "more than");
+    CHECK(d == NULL);
+    free(w.p);
+    memset(&w, 0, sizeof w);
+    many_values_wire(&w, 100000);
+    CHECK(sx_codec_decode(w.p, w.n, &d, err, sizeof err) == 0);
+    CHECK(d && d->n == 1 && d->tuples[0].n == 100000);
+    sx_batch_destroy(&d);
+    free(w.p);
+    return 0;
+}
+
 /** Nesting beyond SX_CODEC_MAX_DEPTH is refused by decode and encode. */
 static int test_depth(void)
 {
@@ -729,6 +765,7 @@ int main(void)
         {"oversized", test_oversized},
         {"depth", test_depth},
         {"bad values", test_bad_values},
+        {"element cap", test_element_cap},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (tests[i].fn() != 0) {
