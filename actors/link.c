@@ -30,7 +30,13 @@
 #include "proto/alloc.h"
 #include "proto/codec.h"
 
-enum { ROLE_SENDER = 1, ROLE_RECEIVER = 2, ACKS_PER_FRAME = 4096, NET_LINGER_MS = 5000 };
+enum {
+    ROLE_SENDER = 1,
+    ROLE_RECEIVER = 2,
+    ACKS_PER_FRAME = 4096,
+    NET_LINGER_MS = 5000,
+    POLL_MS = 100, /* how often a link thread looks at its stop flag */
+};
 
 struct sx_link {
     sx_pipeline *p;
@@ -46,6 +52,7 @@ struct sx_link {
     uint8_t peer[256];
     size_t peer_len;
     atomic_uint_fast64_t batches, bad;
+    atomic_bool stop; /* set by destroy: leave the loop even if unfinished */
 };
 
 /** Creates the network socket of the given type with common options. */
@@ -192,7 +199,11 @@ static void sender_loop(sx_link *l)
 {
     zmq_pollitem_t items[2] = {{l->inbox, 0, ZMQ_POLLIN, 0}, {l->net, 0, ZMQ_POLLIN, 0}};
     for (;;) {
-        if (zmq_poll(items, 2, -1) < 0) {
+        if (atomic_load(&l->stop)) {
+            l->status = -1;
+            return;
+        }
+        if (zmq_poll(items, 2, POLL_MS) < 0) {
             if (errno == EINTR)
                 continue;
             l->status = -1;
@@ -318,7 +329,11 @@ static void receiver_loop(sx_link *l)
     recv_state st = {0};
     zmq_pollitem_t items[2] = {{l->net, 0, ZMQ_POLLIN, 0}, {l->inbox, 0, ZMQ_POLLIN, 0}};
     while (!(st.eof && st.acked >= st.last)) {
-        if (zmq_poll(items, 2, -1) < 0) {
+        if (atomic_load(&l->stop)) {
+            l->status = -1;
+            return;
+        }
+        if (zmq_poll(items, 2, POLL_MS) < 0) {
             if (errno == EINTR)
                 continue;
             l->status = -1;
@@ -373,6 +388,7 @@ void sx_link_destroy(sx_link **lp)
     sx_link *l = *lp;
     if (!l)
         return;
+    atomic_store(&l->stop, true); /* a run that failed half-way may leave it running */
     sx_link_wait(l);
     if (l->inbox)
         zmq_close(l->inbox);
