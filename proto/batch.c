@@ -8,20 +8,93 @@
  *
  * Invariants: tuples[0..n) are owned and initialised; n <= cap; the
  * runtime fields rt_next/rt_ctx are never read or written here except to
- * start them at NULL.
+ * start them at NULL (and, for a destroyed batch in the per-thread cache,
+ * rt_ctx links the cache list).
  */
 #include "proto/batch.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "proto/alloc.h"
 
 /* First capacity of the tuple array; it doubles from there. */
 #define BATCH_FIRST_CAP 4u
+/* Per-thread cache of destroyed batches (with their tuple arrays, up to
+ * CACHED_CAP_MAX tuples), so the hot path -- one batch per token per
+ * component -- does not go through malloc. */
+#define CACHE_MAX 512u
+#define CACHED_CAP_MAX 64u
+
+/* This thread's cache: a list linked through rt_ctx. A batch destroyed
+ * on one thread is reused by that thread; each list is bounded, and
+ * freed by a pthread key destructor when its thread exits. */
+typedef struct batch_cache {
+    sx_batch *head;
+    unsigned n;
+    bool registered;
+} batch_cache;
+
+static _Thread_local batch_cache cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+/** Frees every batch of a thread's cache (its thread is exiting). */
+static void cache_free(void *arg)
+{
+    batch_cache *c = arg;
+    while (c->head) {
+        sx_batch *b = c->head;
+        c->head = b->rt_ctx;
+        free(b->tuples);
+        free(b);
+    }
+    c->n = 0;
+}
+
+/** Creates the key whose destructor empties an exiting thread's cache. */
+static void cache_key_create(void)
+{
+    if (pthread_key_create(&cache_key, cache_free) != 0)
+        cache_key = 0;
+}
+
+/** Puts b (emptied) in this thread's cache, or frees it if full. */
+static void cache_put(sx_batch *b)
+{
+    if (!cache.registered) {
+        pthread_once(&cache_once, cache_key_create);
+        cache.registered = pthread_setspecific(cache_key, &cache) == 0;
+    }
+    if (!cache.registered || cache.n >= CACHE_MAX) {
+        free(b->tuples);
+        free(b);
+        return;
+    }
+    if (b->cap > CACHED_CAP_MAX) {
+        free(b->tuples);
+        b->tuples = NULL;
+        b->cap = 0;
+    }
+    b->rt_ctx = cache.head;
+    cache.head = b;
+    cache.n++;
+}
 
 sx_batch *sx_batch_new(uint64_t token)
 {
-    sx_batch *b = sx_calloc(1, sizeof *b);
+    sx_batch *b = cache.head;
+    if (b) {
+        cache.head = b->rt_ctx;
+        cache.n--;
+        sx_tuple *tuples = b->tuples;
+        uint32_t cap = b->cap;
+        memset(b, 0, sizeof *b);
+        b->tuples = tuples;
+        b->cap = cap;
+    } else {
+        b = sx_calloc(1, sizeof *b);
+    }
     b->token = token;
     return b;
 }
@@ -32,9 +105,9 @@ void sx_batch_destroy(sx_batch **b)
         return;
     for (uint32_t i = 0; i < (*b)->n; i++)
         sx_tuple_clear(&(*b)->tuples[i]);
-    free((*b)->tuples);
+    (*b)->n = 0;
     sx_blob_release(&(*b)->origin);
-    free(*b);
+    cache_put(*b);
     *b = NULL;
 }
 
