@@ -28,6 +28,60 @@ add_test(NAME demo.split COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/demo_spl
 add_test(NAME demo.split.encoded COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/demo_split.sh $<TARGET_FILE:scalanytics> ${SX_DEMO_COUNT} --encode-local)
 set_tests_properties(demo.split demo.split.encoded PROPERTIES RESOURCE_LOCK loopback_split)
 
+add_executable(test_functions tests/test_functions.c)
+target_link_libraries(test_functions PRIVATE sxfunctions)
+add_test(NAME analog.functions COMMAND test_functions)
+
+# ANALOG front end: one test per golden file (tests/analog/NAME.analog,
+# expected diagnostics in NAME.expected), and the hostile inputs.
+add_executable(test_analog tests/test_analog.c)
+target_link_libraries(test_analog PRIVATE sxanalog sxfunctions)
+file(GLOB sx_analog_golden CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/analog/*.analog)
+foreach(golden ${sx_analog_golden})
+  get_filename_component(golden_name ${golden} NAME_WE)
+  add_test(NAME analog.golden.${golden_name} COMMAND test_analog ${golden})
+endforeach()
+add_test(NAME analog.hostile COMMAND test_analog hostile)
+
+# ANALOG front end under libFuzzer: built with clang itself (whatever
+# compiler builds the rest), run 20 s from the golden files as seeds.
+# Skipped, not failed, when clang or its fuzzer runtime is missing.
+find_program(SX_CLANG clang)
+set(sx_fuzz_ok FALSE)
+if(SX_CLANG)
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/fuzz_probe.c
+    "#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return 0; }\n")
+  execute_process(COMMAND ${SX_CLANG} -fsanitize=fuzzer,address ${CMAKE_CURRENT_BINARY_DIR}/fuzz_probe.c
+                          -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_probe
+                  RESULT_VARIABLE sx_fuzz_probe OUTPUT_QUIET ERROR_QUIET)
+  if(sx_fuzz_probe EQUAL 0)
+    set(sx_fuzz_ok TRUE)
+  endif()
+endif()
+if(sx_fuzz_ok)
+  set(sx_fuzz_sources tests/fuzz_analog.c analog/diag.c analog/lexer.c analog/ast.c
+      analog/parser.c analog/checker.c)
+  add_custom_command(
+    OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog
+    COMMAND ${SX_CLANG} -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wno-unused-parameter
+            -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+            -I${CMAKE_CURRENT_SOURCE_DIR} ${sx_fuzz_sources} -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog
+    DEPENDS ${sx_fuzz_sources} analog/ast.h analog/diag.h analog/lexer.h analog/parser.h
+            analog/checker.h analog/functions.h
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
+    COMMENT "clang -fsanitize=fuzzer tests/fuzz_analog.c")
+  add_custom_target(fuzz_analog_build ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog)
+  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog_corpus)
+  add_test(NAME analog.fuzz
+    COMMAND ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog -max_total_time=20 -max_len=4096 -timeout=10
+            -rss_limit_mb=2048 ${CMAKE_CURRENT_BINARY_DIR}/fuzz_analog_corpus
+            ${CMAKE_CURRENT_SOURCE_DIR}/tests/analog)
+else()
+  add_test(NAME analog.fuzz COMMAND sh -c
+    "echo 'SKIP analog.fuzz: clang with -fsanitize=fuzzer not found (install clang and libclang-rt-14-dev)'; exit 77")
+  set_tests_properties(analog.fuzz PROPERTIES SKIP_RETURN_CODE 77)
+endif()
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
