@@ -82,6 +82,10 @@ else()
   set_tests_properties(analog.fuzz PROPERTIES SKIP_RETURN_CODE 77)
 endif()
 
+add_executable(test_json tests/test_json.c)
+target_link_libraries(test_json PRIVATE sxproto)
+add_test(NAME proto.json COMMAND test_json)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
