@@ -17,13 +17,15 @@
  *   expr      -> mul {('+' | '-') mul}
  *   mul       -> unary {('*' | '/' | '%') unary}
  *   unary     -> '-' unary | primary
- *   primary   -> INT | FLOAT | STRING | '$' NAME | VAR | NAME '(' [expr {',' expr}] ')'
+ *   primary   -> INT | FLOAT | STRING | '$' NAME | VAR | IDENT '(' [expr {',' expr}] ')'
  *                | '(' expr ')'
  *
  * Names vs variables: an identifier whose first byte is an uppercase
  * ASCII letter (PKT, SRC_IP, N) is a VAR; any other identifier (det1,
- * tcp_stream, f_match, _x) is a NAME. In an expression a NAME must be
- * followed by '(' (a call); 'component' and 'context_keys' are reserved.
+ * tcp_stream, f_match, _x) is a NAME. In an expression any identifier
+ * followed by '(' is a function call, whatever its case (F_Match(...) is
+ * f_match), and a NAME must be followed by '('; 'component' and
+ * 'context_keys' are reserved.
  *
  * Error recovery: a syntax error inside a rule abandons that rule and
  * skips to the next '.' (or to '}' / 'component' / end of file), then
@@ -225,19 +227,22 @@ static bool parse_call_args(parser *ps, analog_expr *call)
     }
 }
 
-/** primary -> VAR | NAME '(' [expr {',' expr}] ')'  (at the identifier) */
+/** primary -> VAR | IDENT '(' [expr {',' expr}] ')'  (at the identifier)
+ *  Any identifier followed by '(' is a call, whatever its case, so
+ *  F_Upper(...) and f_upper(...) are the same function. */
 static analog_expr *parse_identifier(parser *ps)
 {
     analog_pos pos = here(ps);
     bool is_var = is_var_name(tok(ps)->text);
-    analog_expr *e = new_expr(is_var ? ANALOG_E_VAR : ANALOG_E_CALL, pos);
     char *name = take_name(ps);
-    if (is_var) {
+    bool is_call = at(ps, ANALOG_TK_LPAREN);
+    analog_expr *e = new_expr(is_call || !is_var ? ANALOG_E_CALL : ANALOG_E_VAR, pos);
+    if (!is_call && is_var) {
         e->u.name = name;
         return e;
     }
     e->u.call.name = name;
-    if (!at(ps, ANALOG_TK_LPAREN)) {
+    if (!is_call) {
         /* a name in an expression can only be a call */
         error_at(ps, pos,
                  "expected an expression, found name '%s' (variables start with an "

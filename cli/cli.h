@@ -21,5 +21,11 @@ typedef struct cli_command {
 
 /** `scalanytics demo`: see cli/demo.c. */
 int cli_demo(int argc, char **argv);
+/** `scalanytics check`: see cli/check.c. */
+int cli_check(int argc, char **argv);
+/** `scalanytics run`: see cli/run.c. */
+int cli_run(int argc, char **argv);
+/** `scalanytics functions`: see cli/functions.c. */
+int cli_functions(int argc, char **argv);
 
 #endif

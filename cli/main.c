@@ -10,6 +10,9 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"run", cli_run, "run ANALOG programs on input tuples, outputs as JSON lines"},
+    {"check", cli_check, "parse and check ANALOG programs, print their plans"},
+    {"functions", cli_functions, "list the f_* functions programs can call"},
     {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
 };
 

@@ -86,6 +86,13 @@ add_executable(test_json tests/test_json.c)
 target_link_libraries(test_json PRIVATE sxproto)
 add_test(NAME proto.json COMMAND test_json)
 
+# ANALOG planner and rule evaluator, run in a real pipeline.
+add_executable(test_eval tests/test_eval.c)
+target_link_libraries(test_eval PRIVATE sxanalog sxfunctions)
+add_test(NAME analog.eval COMMAND test_eval)
+
+add_test(NAME cli.analog COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_analog.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR})
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")

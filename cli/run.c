@@ -1,0 +1,403 @@
+/*
+ * run.c -- `scalanytics run PROGRAM... --tuples FILE`: run ANALOG
+ * programs, each as its own pipeline on one shared worker pool, every
+ * input tuple fanned out to all of them; the last component's outputs go
+ * out as JSON lines.
+ *
+ * The admitting thread (main) reads the input and injects; sinks run on
+ * workers, so the output file and the per-relation counts are guarded by
+ * one mutex (the sink is once per token, not per hop). SIGINT stops
+ * reading; what was admitted is drained and written before exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "functions/fn_traffic.h"
+#include "program.h"
+#include "proto/alloc.h"
+#include "proto/json.h"
+
+enum { MAX_RELATIONS = 256, MAX_REPORTED_BAD_LINES = 10 };
+
+typedef struct rel_count {
+    char *name;
+    uint64_t n;
+} rel_count;
+
+/* Shared by all sinks: the output and its lock. */
+typedef struct run_output {
+    pthread_mutex_t mu; /* protects f, write_errors and every rel_count */
+    FILE *f;
+    sx_json_opts json;
+    uint64_t write_errors;
+} run_output;
+
+/* One pipeline's sink. */
+typedef struct run_sink {
+    const char *name;
+    const analog_plan *plan;
+    run_output *out;
+    rel_count rels[MAX_RELATIONS];
+    size_t nrels;
+    uint64_t other; /* outputs of relations beyond MAX_RELATIONS names */
+} run_sink;
+
+static volatile sig_atomic_t interrupted;
+
+/** SIGINT: stop admitting; the run drains and reports. */
+static void on_sigint(int sig)
+{
+    interrupted = 1;
+}
+
+/** Counts one output of relation rel (under the output lock). */
+static void count_relation(run_sink *s, const char *rel)
+{
+    for (size_t i = 0; i < s->nrels; i++)
+        if (!strcmp(s->rels[i].name, rel)) {
+            s->rels[i].n++;
+            return;
+        }
+    if (s->nrels == MAX_RELATIONS) {
+        s->other++;
+        return;
+    }
+    s->rels[s->nrels].name = strdup(rel);
+    if (!s->rels[s->nrels].name)
+        sx_alloc_fail(strlen(rel) + 1);
+    s->rels[s->nrels++].n = 1;
+}
+
+/** The pipeline sink: one JSON line per output tuple. */
+static void sink(void *arg, const sx_batch *b)
+{
+    run_sink *s = arg;
+    pthread_mutex_lock(&s->out->mu);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const sx_tuple *t = &b->tuples[i];
+        uint32_t nnames = 0;
+        const char *const *names = analog_plan_attr_names(s->plan, sx_tuple_relation(t), &nnames);
+        if (s->out->f &&
+            sx_json_write_tuple(s->out->f, s->name, b, t, names, nnames, &s->out->json) != 0)
+            s->out->write_errors++;
+        count_relation(s, sx_tuple_relation(t));
+    }
+    pthread_mutex_unlock(&s->out->mu);
+}
+
+typedef struct run_opts {
+    sx_runtime_opts rt;
+    cli_program_opts prog;
+    const char *tuples, *out, *stats_json;
+    int stats;
+    size_t max_bytes;
+} run_opts;
+
+/** Prints run's help. */
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: scalanytics run [OPTIONS] PROGRAM... --tuples FILE\n"
+        "\n"
+        "Runs ANALOG programs. Each program is its own pipeline with its own tokens;\n"
+        "all share one pool of worker threads, and every input tuple goes to each.\n"
+        "The last component's outputs are written as JSON lines, one object per tuple:\n"
+        "  {\"pipeline\": P, \"relation\": R, \"token\": T, \"time\": SECONDS, VAR: value, ...}\n"
+        "named by the variables of the rule head that produced it.\n"
+        "\n"
+        "input:\n"
+        "  -t, --tuples FILE       input tuples as JSON lines ('-' = stdin), each\n"
+        "                          {\"relation\": \"input\", \"time\": 1.5, \"values\": [\"node\", ...]}\n"
+        "                          (values[0] is the location @N; {\"ip\": \"10.0.0.1\"},\n"
+        "                          {\"bytes\": \"<base64>\"} and {\"record\": {...}} for those kinds)\n"
+        "\n"
+        "options:\n"
+        "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
+        "  -s, --source REL        a relation the first component may consume\n"
+        "                          (repeatable; default: input)\n"
+        "  -o, --out FILE          write outputs to FILE (default: stdout)\n"
+        "  -j, --threads N         worker threads (default: number of CPUs)\n"
+        "  -T, --tokens N          tokens in flight per pipeline (default 1000)\n"
+        "      --max-bytes N       cut bytes values in the output to N bytes, adding\n"
+        "                          \"NAME_truncated\": true (default: no cut)\n"
+        "      --encode-local      protobuf-encode every local hop (a runtime check)\n"
+        "      --stats[=FILE]      per-component and per-worker tables on stderr, or\n"
+        "                          the run summary as JSON into FILE\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "A summary (inputs, tokens, outputs per relation, elapsed) always goes to\n"
+        "stderr. Ctrl-C stops reading; admitted inputs are still finished and written.\n"
+        "Exit status: 0 ok, 1 a program error or bad input lines, 2 bad usage.\n"
+        "\n"
+        "example: scalanytics run programs/match.analog --tuples in.jsonl --param P=hello\n");
+}
+
+/** Parses a number option; -1 with a message if bad. */
+static int num(const char *opt, const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s || s[0] == '-' || v == 0 || v > max) {
+        fprintf(stderr, "scalanytics run: %s wants a number from 1 to %llu, got '%s'\n", opt, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/** Parses argv; returns 0, 1 for --help, or 2 on a usage error. */
+static int run_parse(int argc, char **argv, run_opts *o)
+{
+    static const struct option longopts[] = {
+        {"tuples", required_argument, 0, 't'}, {"param", required_argument, 0, 'p'},
+        {"source", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 'j'}, {"tokens", required_argument, 0, 'T'},
+        {"max-bytes", required_argument, 0, 'm'}, {"encode-local", no_argument, 0, 'e'},
+        {"stats", optional_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    unsigned long long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "t:p:s:o:j:T:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': o->tuples = optarg; break;
+        case 'p': if (cli_program_add_param(&o->prog, "run", optarg)) return 2; break;
+        case 's': cli_program_add_source(&o->prog, optarg); break;
+        case 'o': o->out = optarg; break;
+        case 'j': if (num("--threads", optarg, 1024, &v)) return 2; o->rt.threads = (unsigned)v; break;
+        case 'T': if (num("--tokens", optarg, 1u << 24, &v)) return 2; o->rt.tokens = (uint32_t)v; break;
+        case 'm': if (num("--max-bytes", optarg, 1ull << 30, &v)) return 2; o->max_bytes = v; break;
+        case 'e': o->rt.encode_local = true; break;
+        case 'S': o->stats = 1; o->stats_json = optarg; break;
+        case 'h': return 1;
+        default: return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "scalanytics run: no PROGRAM given\n");
+        return 2;
+    }
+    if (!o->tuples) {
+        fprintf(stderr, "scalanytics run: no input: give --tuples FILE (packet capture comes "
+                        "with --read/--interface)\n");
+        return 2;
+    }
+    return 0;
+}
+
+/** Reads the input and fans every tuple out to all pipelines. Returns
+ *  the number of bad lines; -1 if the input cannot be read. */
+static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_t *inputs)
+{
+    FILE *in = strcmp(o->tuples, "-") ? fopen(o->tuples, "r") : stdin;
+    if (!in) {
+        fprintf(stderr, "scalanytics run: cannot read %s: %s\n", o->tuples, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long bad = 0, lineno = 0;
+    while (!interrupted && (len = getline(&line, &cap, in)) != -1) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len == 0)
+            continue;
+        sx_tuple t = {0};
+        int64_t ns;
+        char err[200];
+        if (sx_json_read_tuple(line, (size_t)len, &t, &ns, err, sizeof err) != 0) {
+            if (bad++ < MAX_REPORTED_BAD_LINES)
+                fprintf(stderr, "%s:%ld: %s (line skipped)\n", o->tuples, lineno, err);
+            continue;
+        }
+        for (size_t i = 0; i < np; i++) {
+            sx_batch *b = sx_batch_new(0);
+            b->time_ns = ns;
+            sx_tuple copy;
+            sx_tuple_copy(&copy, &t);
+            sx_batch_push(b, &copy);
+            sx_pipeline_inject(pipes[i], b);
+        }
+        sx_tuple_clear(&t);
+        (*inputs)++;
+    }
+    if (ferror(in))
+        fprintf(stderr, "scalanytics run: error reading %s\n", o->tuples), bad++;
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    if (bad > MAX_REPORTED_BAD_LINES)
+        fprintf(stderr, "%s: %ld bad lines in all (only the first %d shown)\n", o->tuples, bad,
+                MAX_REPORTED_BAD_LINES);
+    return bad;
+}
+
+/** Monotonic seconds. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/** The summary on stderr (always) and as JSON into a file (--stats=FILE). */
+static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_sink *sinks,
+                   cli_program *progs, size_t np, uint64_t inputs, long bad, double secs)
+{
+    FILE *js = NULL;
+    if (o->stats_json && !(js = fopen(o->stats_json, "w"))) {
+        fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o->stats_json, strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "run: %" PRIu64 " inputs (%ld bad lines) in %.3f s, %u threads, %s\n", inputs,
+            bad, secs, sx_runtime_threads(rt), interrupted ? "interrupted" : "complete");
+    if (js)
+        fprintf(js, "{\"inputs\": %" PRIu64 ", \"bad_lines\": %ld, \"seconds\": %.6f, \"threads\": %u, "
+                    "\"stolen\": %" PRIu64 ", \"interrupted\": %s, \"pipelines\": [",
+                inputs, bad, secs, sx_runtime_threads(rt), sx_runtime_stolen(rt),
+                interrupted ? "true" : "false");
+    for (size_t i = 0; i < np; i++) {
+        sx_pipeline_stats st;
+        sx_pipeline_stats_get(pipes[i], &st);
+        fprintf(stderr, "pipeline %s: %" PRIu64 " tokens, %" PRIu64 " completed, max %" PRIu64
+                        " in flight, %" PRIu64 " errors\n",
+                sinks[i].name, st.admitted, st.completed, st.max_in_flight, st.errors);
+        if (js) {
+            fprintf(js, "%s{\"name\": ", i ? ", " : "");
+            sx_json_write_string(js, sinks[i].name, strlen(sinks[i].name));
+            fprintf(js, ", \"tokens\": %" PRIu64 ", \"completed\": %" PRIu64 ", \"outputs\": {",
+                    st.admitted, st.completed);
+        }
+        for (size_t r = 0; r < sinks[i].nrels; r++) {
+            fprintf(stderr, "  %-28s %12" PRIu64 " outputs\n", sinks[i].rels[r].name, sinks[i].rels[r].n);
+            if (js) {
+                fprintf(js, "%s", r ? ", " : "");
+                sx_json_write_string(js, sinks[i].rels[r].name, strlen(sinks[i].rels[r].name));
+                fprintf(js, ": %" PRIu64, sinks[i].rels[r].n);
+            }
+        }
+        if (js)
+            fprintf(js, "}}");
+        if (o->stats && !o->stats_json) {
+            sx_pipeline_print_stats(pipes[i], stderr);
+            analog_plan_print_stats(progs[i].plan, stderr);
+        }
+    }
+    if (o->stats && !o->stats_json) {
+        sx_runtime_print_stats(rt, stderr);
+        fn_traffic_report(stderr);
+    }
+    if (js) {
+        fprintf(js, "], \"traffic\": ");
+        fn_traffic_json(js);
+        fprintf(js, "}\n");
+        if (fclose(js) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/** Builds, runs and reports; returns the exit status. */
+static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *out)
+{
+    char err[256];
+    sx_runtime *rt = sx_runtime_new(&o->rt, err, sizeof err);
+    if (!rt) {
+        fprintf(stderr, "scalanytics run: %s\n", err);
+        return 1;
+    }
+    sx_pipeline **pipes = sx_calloc(np, sizeof *pipes);
+    run_sink *sinks = sx_calloc(np, sizeof *sinks);
+    int status = 0;
+    for (size_t i = 0; i < np && status == 0; i++) {
+        const char *base = strrchr(progs[i].path, '/');
+        sinks[i].name = base ? base + 1 : progs[i].path;
+        sinks[i].plan = progs[i].plan;
+        sinks[i].out = out;
+        pipes[i] = sx_pipeline_new(rt, sinks[i].name);
+        analog_plan_set_workers(progs[i].plan, sx_runtime_threads(rt));
+        if (!pipes[i] || analog_plan_install(progs[i].plan, pipes[i], err, sizeof err) != 0) {
+            fprintf(stderr, "scalanytics run: %s: %s\n", progs[i].path, pipes[i] ? err : "no pipeline");
+            status = 1;
+        } else {
+            sx_pipeline_set_sink(pipes[i], sink, &sinks[i]);
+        }
+    }
+    if (status == 0 && sx_runtime_start(rt, err, sizeof err) != 0) {
+        fprintf(stderr, "scalanytics run: %s\n", err);
+        status = 1;
+    }
+    if (status == 0) {
+        signal(SIGINT, on_sigint);
+        double t0 = now_s();
+        uint64_t inputs = 0;
+        long bad = admit_all(o, pipes, np, &inputs);
+        for (size_t i = 0; i < np; i++)
+            sx_pipeline_finish(pipes[i]);
+        double secs = now_s() - t0;
+        signal(SIGINT, SIG_DFL);
+        if (summary(o, rt, pipes, sinks, progs, np, inputs, bad, secs) != 0 || bad != 0)
+            status = 1;
+        if (out->write_errors) {
+            fprintf(stderr, "scalanytics run: %" PRIu64 " output lines could not be written\n",
+                    out->write_errors);
+            status = 1;
+        }
+    }
+    sx_runtime_destroy(&rt);
+    for (size_t i = 0; i < np; i++)
+        for (size_t r = 0; r < sinks[i].nrels; r++)
+            free(sinks[i].rels[r].name);
+    free(sinks);
+    free(pipes);
+    return status;
+}
+
+int cli_run(int argc, char **argv)
+{
+    run_opts o;
+    memset(&o, 0, sizeof o);
+    sx_runtime_opts_default(&o.rt);
+    int rc = run_parse(argc, argv, &o);
+    if (rc != 0) {
+        run_usage(rc == 1 ? stdout : stderr);
+        cli_program_opts_free(&o.prog);
+        return rc == 1 ? 0 : 2;
+    }
+    size_t np = (size_t)(argc - optind);
+    cli_program *progs = sx_calloc(np, sizeof *progs);
+    int status = 0;
+    for (size_t i = 0; i < np; i++)
+        if (cli_program_load(argv[optind + (int)i], &o.prog, &progs[i]) != 0)
+            status = 1;
+    run_output out = {.f = stdout, .json = {.max_bytes = o.max_bytes}};
+    pthread_mutex_init(&out.mu, NULL);
+    if (status == 0 && o.out && !(out.f = fopen(o.out, "w"))) {
+        fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o.out, strerror(errno));
+        status = 1;
+    }
+    if (status == 0)
+        status = run_programs(&o, progs, np, &out);
+    if (out.f && out.f != stdout && fclose(out.f) != 0) {
+        fprintf(stderr, "scalanytics run: writing %s: %s\n", o.out, strerror(errno));
+        status = 1;
+    }
+    if (out.f == stdout)
+        fflush(stdout);
+    pthread_mutex_destroy(&out.mu);
+    for (size_t i = 0; i < np; i++)
+        cli_program_free(&progs[i]);
+    free(progs);
+    cli_program_opts_free(&o.prog);
+    return status;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# ANALOG programs through the command, as a user runs them:
+# check, run --tuples, spellings, threads, several programs at once,
+# bad programs and bad input lines.
+# usage: cli_analog.sh SCALANYTICS SOURCE_DIR
+set -u
+bin=$1 src=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+t=$src/tests/run
+fail=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+run() { "$bin" run -s msg -s note -t "$t/chain.jsonl" -p PATTERN=flow-7 -p MIN=10 "$@"; }
+strip_pipeline() { sed 's/"pipeline": "[^"]*", //'; }
+
+# 1. the golden output: hits for flows 7, the note passed through
+run "$t/chain.analog" >"$dir/chain.out" 2>"$dir/chain.err" || { bad "run chain"; cat "$dir/chain.err"; }
+cmp -s "$dir/chain.out" "$t/chain.expected" && ok "chain output equals tests/run/chain.expected" ||
+  { bad "chain output differs:"; diff "$t/chain.expected" "$dir/chain.out"; }
+grep -q "hit .* 2 outputs" "$dir/chain.err" && ok "summary counts outputs per relation" || bad "summary: $(cat "$dir/chain.err")"
+
+# 2. the other spellings behave the same
+run "$t/chain_spellings.analog" 2>/dev/null | strip_pipeline >"$dir/spell.out"
+strip_pipeline <"$t/chain.expected" | cmp -s - "$dir/spell.out" && ok ":=, f_Name, *_ordered, serial_context_order: same output" ||
+  { bad "spellings differ"; diff <(strip_pipeline <"$t/chain.expected") "$dir/spell.out"; }
+
+# 3. threads 1 and 8, and forced encoding, give the same bytes
+for args in "--threads 1" "--threads 8" "--threads 8 --encode-local" "--threads 2 --tokens 1"; do
+  run $args "$t/chain.analog" 2>/dev/null | cmp -s - "$t/chain.expected" && ok "identical with $args" || bad "differs with $args"
+done
+
+# 4. two programs at once: each sees every input, outputs as when alone
+run "$t/count.analog" 2>/dev/null >"$dir/count.alone"
+run "$t/chain.analog" "$t/count.analog" 2>/dev/null >"$dir/both"
+grep '"pipeline": "chain.analog"' "$dir/both" | cmp -s - "$t/chain.expected" && ok "chain alone = chain beside count" || bad "chain changed beside count"
+grep '"pipeline": "count.analog"' "$dir/both" | cmp -s - "$dir/count.alone" && ok "count alone = count beside chain" || bad "count changed beside chain"
+[ "$(grep -c '"relation": "long_msg"' "$dir/count.alone")" -eq 4 ] && ok "count: 4 long messages" || bad "count alone: $(cat "$dir/count.alone")"
+
+# 5. --stats=FILE writes the summary as JSON
+run --stats="$dir/stats.json" "$t/chain.analog" >/dev/null 2>&1
+grep -q '"inputs": 6' "$dir/stats.json" && grep -q '"hit": 2' "$dir/stats.json" && ok "--stats=FILE JSON" || bad "stats json: $(cat "$dir/stats.json")"
+
+# 6. a program with errors: nothing runs, file:line:col with a caret, status 1
+"$bin" run -t "$t/chain.jsonl" "$src/tests/analog/check_variables.analog" >"$dir/o" 2>"$dir/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "check_variables.analog:5:22: error: variable 'B' is used before it is bound" "$dir/e" &&
+  grep -q "nothing runs" "$dir/e" && [ ! -s "$dir/o" ] && ok "bad program refused (status 1)" || { bad "bad program: rc $rc"; cat "$dir/e"; }
+"$bin" check -s msg -s note -p PATTERN=x "$t/chain.analog" >"$dir/plan" 2>&1 && grep -q "context keys segment(5)" "$dir/plan" &&
+  ok "check prints the plan" || bad "check: $(head "$dir/plan")"
+
+# 7. a bad input line is reported with its line number, the rest still runs, status 1
+{ head -2 "$t/chain.jsonl"; echo '{"relation": "msg", "values": [1, }'; tail -4 "$t/chain.jsonl"; } >"$dir/in.jsonl"
+"$bin" run -s msg -s note -p PATTERN=flow-7 -t "$dir/in.jsonl" "$t/chain.analog" >"$dir/o" 2>"$dir/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "in.jsonl:3: column 35" "$dir/e" && [ "$(wc -l <"$dir/o")" -eq 3 ] &&
+  ok "bad input line reported, others processed" || { bad "bad input: rc $rc"; cat "$dir/e" "$dir/o"; }
+
+# 8. usage errors
+"$bin" run "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "no input" "$dir/e" && ok "run without input: status 2" || bad "run without input"
+"$bin" run -t x --param NOEQUALS "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "NAME=VALUE" "$dir/e" && ok "bad --param: status 2" || bad "bad --param"
+"$bin" check >/dev/null 2>&1; [ $? -eq 2 ] && ok "check without program: status 2" || bad "check without program"
+"$bin" functions | grep -q "^f_match " && ok "functions lists f_match" || bad "functions"
+exit $fail
