@@ -54,7 +54,12 @@ grep -q '"inputs": 6' "$dir/stats.json" && grep -q '"hit": 2' "$dir/stats.json" 
 [ $rc -eq 1 ] && grep -q "in.jsonl:3: column 35" "$dir/e" && [ "$(wc -l <"$dir/o")" -eq 3 ] &&
   ok "bad input line reported, others processed" || { bad "bad input: rc $rc"; cat "$dir/e" "$dir/o"; }
 
-# 8. usage errors
+# 8. plan --dot: a Graphviz graph of both pipelines
+"$bin" plan --dot -s msg -s note -p PATTERN=x -p MIN=1 "$t/chain.analog" "$t/count.analog" >"$dir/dot" 2>&1
+grep -q 'c0_0 -> c0_1 \[label="segment"\]' "$dir/dot" && grep -q 'key segment(5)' "$dir/dot" &&
+  grep -q 'subgraph cluster_1' "$dir/dot" && [ "$(tail -1 "$dir/dot")" = "}" ] && ok "plan --dot" || { bad "plan --dot"; cat "$dir/dot"; }
+
+# 9. usage errors
 "$bin" run "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "no input" "$dir/e" && ok "run without input: status 2" || bad "run without input"
 "$bin" run -t x --param NOEQUALS "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "NAME=VALUE" "$dir/e" && ok "bad --param: status 2" || bad "bad --param"
 "$bin" check >/dev/null 2>&1; [ $? -eq 2 ] && ok "check without program: status 2" || bad "check without program"
