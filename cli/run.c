@@ -231,7 +231,7 @@ static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_
         sx_tuple_clear(&t);
         (*inputs)++;
     }
-    if (ferror(in))
+    if (ferror(in) && !interrupted)
         fprintf(stderr, "scalanytics run: error reading %s\n", o->tuples), bad++;
     free(line);
     if (in != stdin)
@@ -338,7 +338,10 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         status = 1;
     }
     if (status == 0) {
-        signal(SIGINT, on_sigint);
+        /* no SA_RESTART: a read blocked on a pipe must return on Ctrl-C */
+        struct sigaction sa = {.sa_handler = on_sigint};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
         double t0 = now_s();
         uint64_t inputs = 0;
         long bad = admit_all(o, pipes, np, &inputs);

@@ -59,7 +59,18 @@ grep -q '"inputs": 6' "$dir/stats.json" && grep -q '"hit": 2' "$dir/stats.json" 
 grep -q 'c0_0 -> c0_1 \[label="segment"\]' "$dir/dot" && grep -q 'key segment(5)' "$dir/dot" &&
   grep -q 'subgraph cluster_1' "$dir/dot" && [ "$(tail -1 "$dir/dot")" = "}" ] && ok "plan --dot" || { bad "plan --dot"; cat "$dir/dot"; }
 
-# 9. usage errors
+# 9. Ctrl-C while reading a pipe: admitted inputs are finished and written,
+#    the summary says so, status 0
+mkfifo "$dir/fifo"
+{ cat "$t/chain.jsonl"; exec sleep 20; } >"$dir/fifo" 2>/dev/null &
+writer=$!
+"$bin" run -s msg -s note -p PATTERN=flow-7 -t "$dir/fifo" "$t/chain.analog" >"$dir/o" 2>"$dir/e" &
+runner=$!
+sleep 1; kill -INT $runner; wait $runner; rc=$?; kill $writer 2>/dev/null
+[ $rc -eq 0 ] && grep -q "interrupted" "$dir/e" && cmp -s "$dir/o" "$t/chain.expected" &&
+  ok "SIGINT drains and reports" || { bad "SIGINT: rc $rc"; cat "$dir/e"; }
+
+# 10. usage errors
 "$bin" run "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "no input" "$dir/e" && ok "run without input: status 2" || bad "run without input"
 "$bin" run -t x --param NOEQUALS "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "NAME=VALUE" "$dir/e" && ok "bad --param: status 2" || bad "bad --param"
 "$bin" check >/dev/null 2>&1; [ $? -eq 2 ] && ok "check without program: status 2" || bad "check without program"
