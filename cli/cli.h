@@ -25,6 +25,8 @@ int cli_demo(int argc, char **argv);
 int cli_check(int argc, char **argv);
 /** `scalanytics run`: see cli/run.c. */
 int cli_run(int argc, char **argv);
+/** `scalanytics listen`: see cli/listen.c. */
+int cli_listen(int argc, char **argv);
 /** `scalanytics plan`: see cli/plan.c. */
 int cli_plan(int argc, char **argv);
 /** `scalanytics functions`: see cli/functions.c. */

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"run", cli_run, "run ANALOG programs on input tuples, outputs as JSON lines"},
     {"check", cli_check, "parse and check ANALOG programs, print their plans"},
     {"plan", cli_plan, "print the pipelines programs compile to (--dot: Graphviz)"},
+    {"listen", cli_listen, "print what a `run --publish` publishes"},
     {"functions", cli_functions, "list the f_* functions programs can call"},
     {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
 };

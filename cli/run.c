@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zmq.h>
 
 #include "cli.h"
 #include "functions/fn_traffic.h"
@@ -32,12 +33,17 @@ typedef struct rel_count {
     uint64_t n;
 } rel_count;
 
-/* Shared by all sinks: the output and its lock. */
+/* Shared by all sinks: the outputs and their lock. */
 typedef struct run_output {
-    pthread_mutex_t mu; /* protects f, write_errors and every rel_count */
-    FILE *f;
+    pthread_mutex_t mu; /* protects everything below and every rel_count */
+    FILE *f;            /* JSON lines, or NULL with --publish and no --out */
     sx_json_opts json;
     uint64_t write_errors;
+    void *zctx, *pub;   /* --publish: an XPUB socket, one message per tuple */
+    FILE *mem;          /* reused buffer for a message */
+    char *membuf;
+    size_t memlen;
+    uint64_t published, publish_errors;
 } run_output;
 
 /* One pipeline's sink. */
@@ -76,6 +82,20 @@ static void count_relation(run_sink *s, const char *rel)
     s->rels[s->nrels++].n = 1;
 }
 
+/** Sends one tuple as a JSON message on the publish socket (under the
+ *  output lock, which also hands the socket safely between workers). */
+static void publish(run_output *o, const char *pipeline, const sx_batch *b, const sx_tuple *t,
+                    const char *const *names, uint32_t nnames)
+{
+    fseek(o->mem, 0, SEEK_SET);
+    if (sx_json_write_tuple(o->mem, pipeline, b, t, names, nnames, &o->json) != 0 ||
+        fflush(o->mem) != 0 || o->memlen == 0 ||
+        zmq_send(o->pub, o->membuf, o->memlen - 1 /* no newline */, 0) < 0)
+        o->publish_errors++;
+    else
+        o->published++;
+}
+
 /** The pipeline sink: one JSON line per output tuple. */
 static void sink(void *arg, const sx_batch *b)
 {
@@ -88,6 +108,8 @@ static void sink(void *arg, const sx_batch *b)
         if (s->out->f &&
             sx_json_write_tuple(s->out->f, s->name, b, t, names, nnames, &s->out->json) != 0)
             s->out->write_errors++;
+        if (s->out->pub)
+            publish(s->out, s->name, b, t, names, nnames);
         count_relation(s, sx_tuple_relation(t));
     }
     pthread_mutex_unlock(&s->out->mu);
@@ -96,9 +118,10 @@ static void sink(void *arg, const sx_batch *b)
 typedef struct run_opts {
     sx_runtime_opts rt;
     cli_program_opts prog;
-    const char *tuples, *out, *stats_json;
+    const char *tuples, *out, *stats_json, *publish;
     int stats;
     size_t max_bytes;
+    unsigned subscribers;
 } run_opts;
 
 /** Prints run's help. */
@@ -123,7 +146,13 @@ static void run_usage(FILE *f)
         "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
         "  -s, --source REL        a relation the first component may consume\n"
         "                          (repeatable; default: input)\n"
-        "  -o, --out FILE          write outputs to FILE (default: stdout)\n"
+        "  -o, --out FILE          write outputs to FILE (default: stdout, unless\n"
+        "                          --publish is given)\n"
+        "      --publish EP        also publish each output as a ZeroMQ message on\n"
+        "                          endpoint EP (bound here, e.g. tcp://127.0.0.1:5557);\n"
+        "                          `scalanytics listen EP` prints them\n"
+        "      --subscribers N     with --publish, wait (up to 10 s) for N subscribers\n"
+        "                          before reading input, so none misses the start\n"
         "  -j, --threads N         worker threads (default: number of CPUs)\n"
         "  -T, --tokens N          tokens in flight per pipeline (default 1000)\n"
         "      --max-bytes N       cut bytes values in the output to N bytes, adding\n"
@@ -162,7 +191,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"source", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 'j'}, {"tokens", required_argument, 0, 'T'},
         {"max-bytes", required_argument, 0, 'm'}, {"encode-local", no_argument, 0, 'e'},
-        {"stats", optional_argument, 0, 'S'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"stats", optional_argument, 0, 'S'}, {"publish", required_argument, 0, 'P'},
+        {"subscribers", required_argument, 0, 'N'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     unsigned long long v;
     int c;
     optind = 1;
@@ -177,12 +207,18 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 'm': if (num("--max-bytes", optarg, 1ull << 30, &v)) return 2; o->max_bytes = v; break;
         case 'e': o->rt.encode_local = true; break;
         case 'S': o->stats = 1; o->stats_json = optarg; break;
+        case 'P': o->publish = optarg; break;
+        case 'N': if (num("--subscribers", optarg, 1000, &v)) return 2; o->subscribers = (unsigned)v; break;
         case 'h': return 1;
         default: return 2;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "scalanytics run: no PROGRAM given\n");
+        return 2;
+    }
+    if (o->subscribers && !o->publish) {
+        fprintf(stderr, "scalanytics run: --subscribers needs --publish\n");
         return 2;
     }
     if (!o->tuples) {
@@ -366,6 +402,52 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
     return status;
 }
 
+/** Binds the XPUB socket and waits for `subscribers` subscriptions
+ *  (10 s at most). 0, or -1 with a message. */
+static int open_publish(run_output *out, const char *endpoint, unsigned subscribers)
+{
+    out->zctx = zmq_ctx_new();
+    out->pub = zmq_socket(out->zctx, ZMQ_XPUB);
+    int zero = 0, linger = 2000;
+    zmq_setsockopt(out->pub, ZMQ_SNDHWM, &zero, sizeof zero); /* outputs are never dropped here */
+    zmq_setsockopt(out->pub, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(out->pub, endpoint) != 0) {
+        fprintf(stderr, "scalanytics run: --publish %s: %s\n", endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    out->mem = open_memstream(&out->membuf, &out->memlen);
+    double deadline = now_s() + 10;
+    for (unsigned got = 0; got < subscribers;) {
+        zmq_pollitem_t it = {out->pub, 0, ZMQ_POLLIN, 0};
+        long left = (long)((deadline - now_s()) * 1000);
+        if (left <= 0 || zmq_poll(&it, 1, left) <= 0) {
+            fprintf(stderr, "scalanytics run: only %u of %u subscribers came within 10 s\n", got,
+                    subscribers);
+            return -1;
+        }
+        char buf[256];
+        int n = zmq_recv(out->pub, buf, sizeof buf, 0);
+        if (n > 0 && buf[0] == 1)
+            got++; /* a subscription (1) rather than an unsubscription (0) */
+    }
+    return 0;
+}
+
+/** Closes what open_publish made, reporting publish errors. */
+static void close_publish(run_output *out)
+{
+    if (out->publish_errors)
+        fprintf(stderr, "scalanytics run: %" PRIu64 " outputs could not be published\n",
+                out->publish_errors);
+    if (out->pub)
+        zmq_close(out->pub);
+    if (out->zctx)
+        zmq_ctx_term(out->zctx);
+    if (out->mem)
+        fclose(out->mem);
+    free(out->membuf);
+}
+
 int cli_run(int argc, char **argv)
 {
     run_opts o;
@@ -389,8 +471,13 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o.out, strerror(errno));
         status = 1;
     }
+    if (status == 0 && o.publish && !o.out)
+        out.f = NULL; /* publishing only */
+    if (status == 0 && o.publish && open_publish(&out, o.publish, o.subscribers) != 0)
+        status = 1;
     if (status == 0)
         status = run_programs(&o, progs, np, &out);
+    close_publish(&out);
     if (out.f && out.f != stdout && fclose(out.f) != 0) {
         fprintf(stderr, "scalanytics run: writing %s: %s\n", o.out, strerror(errno));
         status = 1;

@@ -70,7 +70,21 @@ sleep 1; kill -INT $runner; wait $runner; rc=$?; kill $writer 2>/dev/null
 [ $rc -eq 0 ] && grep -q "interrupted" "$dir/e" && cmp -s "$dir/o" "$t/chain.expected" &&
   ok "SIGINT drains and reports" || { bad "SIGINT: rc $rc"; cat "$dir/e"; }
 
-# 10. usage errors
+# 10. --publish: a subscriber (scalanytics listen) gets exactly the JSON lines
+for attempt in 1 2 3; do
+  ep="tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
+  "$bin" listen "$ep" --count 3 --timeout 20 >"$dir/sub" 2>"$dir/sube" &
+  lpid=$!
+  "$bin" run -s msg -s note -p PATTERN=flow-7 -t "$t/chain.jsonl" --publish "$ep" --subscribers 1 \
+    "$t/chain.analog" >"$dir/pubout" 2>"$dir/pube"; rc=$?
+  grep -q "Address already in use" "$dir/pube" && { kill $lpid; wait $lpid 2>/dev/null; continue; }
+  wait $lpid; lrc=$?
+  break
+done
+[ $rc -eq 0 ] && [ $lrc -eq 0 ] && cmp -s "$dir/sub" "$t/chain.expected" && [ ! -s "$dir/pubout" ] &&
+  ok "--publish + listen" || { bad "--publish: run $rc listen $lrc"; cat "$dir/pube" "$dir/sube" "$dir/sub"; }
+
+# 11. usage errors
 "$bin" run "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "no input" "$dir/e" && ok "run without input: status 2" || bad "run without input"
 "$bin" run -t x --param NOEQUALS "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "NAME=VALUE" "$dir/e" && ok "bad --param: status 2" || bad "bad --param"
 "$bin" check >/dev/null 2>&1; [ $? -eq 2 ] && ok "check without program: status 2" || bad "check without program"
