@@ -20,6 +20,8 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "capture/progress.h"
+#include "capture/source.h"
 #include "cli.h"
 #include "functions/fn_traffic.h"
 #include "program.h"
@@ -122,13 +124,14 @@ typedef struct run_opts {
     int stats;
     size_t max_bytes;
     unsigned subscribers;
+    sx_capture_opts cap; /* --read / --interface */
 } run_opts;
 
 /** Prints run's help. */
 static void run_usage(FILE *f)
 {
     fprintf(f,
-        "usage: scalanytics run [OPTIONS] PROGRAM... --tuples FILE\n"
+        "usage: scalanytics run [OPTIONS] PROGRAM... (--read PCAP | --interface IF | --tuples FILE)\n"
         "\n"
         "Runs ANALOG programs. Each program is its own pipeline with its own tokens;\n"
         "all share one pool of worker threads, and every input tuple goes to each.\n"
@@ -136,11 +139,25 @@ static void run_usage(FILE *f)
         "  {\"pipeline\": P, \"relation\": R, \"token\": T, \"time\": SECONDS, VAR: value, ...}\n"
         "named by the variables of the rule head that produced it.\n"
         "\n"
-        "input:\n"
+        "input (exactly one):\n"
+        "  -r, --read FILE         packets from a pcap or pcapng file; each IPv4 packet\n"
+        "                          becomes input(@NODE, PKT, SRC_IP, DST_IP) with its\n"
+        "                          capture time (IPv6 and non-IP frames are counted\n"
+        "                          and skipped); a progress bar shows on a terminal\n"
+        "  -i, --interface IF      packets from a live interface (inputs beyond the\n"
+        "                          token limit are dropped and counted, not queued)\n"
         "  -t, --tuples FILE       input tuples as JSON lines ('-' = stdin), each\n"
         "                          {\"relation\": \"input\", \"time\": 1.5, \"values\": [\"node\", ...]}\n"
         "                          (values[0] is the location @N; {\"ip\": \"10.0.0.1\"},\n"
         "                          {\"bytes\": \"<base64>\"} and {\"record\": {...}} for those kinds)\n"
+        "\n"
+        "capture options:\n"
+        "  -f, --filter EXPR       a BPF filter, e.g. 'tcp port 25'\n"
+        "      --node NAME         the location @N of captured packets (default local)\n"
+        "      --snaplen N         bytes captured per packet, live (default 262144)\n"
+        "      --no-promisc        do not put the interface in promiscuous mode\n"
+        "      --buffer-size MIB   kernel capture buffer, live\n"
+        "      --immediate         deliver live packets at once (no batching)\n"
         "\n"
         "options:\n"
         "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
@@ -192,11 +209,16 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"threads", required_argument, 0, 'j'}, {"tokens", required_argument, 0, 'T'},
         {"max-bytes", required_argument, 0, 'm'}, {"encode-local", no_argument, 0, 'e'},
         {"stats", optional_argument, 0, 'S'}, {"publish", required_argument, 0, 'P'},
-        {"subscribers", required_argument, 0, 'N'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"subscribers", required_argument, 0, 'N'}, {"read", required_argument, 0, 'r'},
+        {"interface", required_argument, 0, 'i'}, {"filter", required_argument, 0, 'f'},
+        {"node", required_argument, 0, 'n'}, {"snaplen", required_argument, 0, 'L'},
+        {"no-promisc", no_argument, 0, 'X'}, {"buffer-size", required_argument, 0, 'B'},
+        {"immediate", no_argument, 0, 'I'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     unsigned long long v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:p:s:o:j:T:h", longopts, NULL)) != -1) {
+    o->cap.promiscuous = true;
+    while ((c = getopt_long(argc, argv, "t:p:s:o:j:T:r:i:f:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': o->tuples = optarg; break;
         case 'p': if (cli_program_add_param(&o->prog, "run", optarg)) return 2; break;
@@ -208,6 +230,14 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 'e': o->rt.encode_local = true; break;
         case 'S': o->stats = 1; o->stats_json = optarg; break;
         case 'P': o->publish = optarg; break;
+        case 'r': o->cap.path = optarg; break;
+        case 'i': o->cap.interface = optarg; break;
+        case 'f': o->cap.filter = optarg; break;
+        case 'n': o->cap.node = optarg; break;
+        case 'L': if (num("--snaplen", optarg, 1u << 18, &v)) return 2; o->cap.snaplen = (int)v; break;
+        case 'X': o->cap.promiscuous = false; break;
+        case 'B': if (num("--buffer-size", optarg, 2047, &v)) return 2; o->cap.buffer_mib = (int)v; break;
+        case 'I': o->cap.immediate = true; break;
         case 'N': if (num("--subscribers", optarg, 1000, &v)) return 2; o->subscribers = (unsigned)v; break;
         case 'h': return 1;
         default: return 2;
@@ -221,12 +251,69 @@ static int run_parse(int argc, char **argv, run_opts *o)
         fprintf(stderr, "scalanytics run: --subscribers needs --publish\n");
         return 2;
     }
-    if (!o->tuples) {
-        fprintf(stderr, "scalanytics run: no input: give --tuples FILE (packet capture comes "
-                        "with --read/--interface)\n");
+    int inputs = !!o->tuples + !!o->cap.path + !!o->cap.interface;
+    if (inputs != 1) {
+        fprintf(stderr, "scalanytics run: %s: give exactly one of --read FILE, --interface IF, "
+                        "--tuples FILE\n", inputs ? "several inputs" : "no input");
         return 2;
     }
     return 0;
+}
+
+/** Gives tuple t (time ns) to every pipeline, each its own copy sharing
+ *  t's storage; live inputs are offered (dropped when no token is free).
+ *  t is cleared. */
+static void fan_out(sx_pipeline **pipes, size_t np, sx_tuple *t, int64_t ns, bool live)
+{
+    for (size_t i = 0; i < np; i++) {
+        sx_batch *b = sx_batch_new(0);
+        b->time_ns = ns;
+        sx_tuple copy;
+        sx_tuple_copy(&copy, t);
+        sx_batch_push(b, &copy);
+        if (live)
+            sx_pipeline_offer(pipes[i], b);
+        else
+            sx_pipeline_inject(pipes[i], b);
+    }
+    sx_tuple_clear(t);
+}
+
+/** Reads packets and fans each out to all pipelines. Returns 0, or 1
+ *  when the capture failed (what was read before is still processed). */
+static long admit_capture(sx_capture *cap, bool live, sx_pipeline **pipes, size_t np,
+                          uint64_t *inputs)
+{
+    uint64_t size = 0, done = 0;
+    sx_progress *bar = NULL;
+    if (!live && sx_capture_progress(cap, &done, &size) == 0 && size > 0)
+        bar = sx_progress_new(size);
+    long rc = 0;
+    uint64_t bits = 0;
+    char err[256];
+    while (!interrupted) {
+        sx_tuple t = {0};
+        int64_t ns;
+        int got = sx_capture_next(cap, &t, &ns, err, sizeof err);
+        if (got <= 0) {
+            if (got < 0) {
+                fprintf(stderr, "scalanytics run: %s\n", err);
+                rc = 1;
+            }
+            break;
+        }
+        bits += 8 * (uint64_t)t.vals[1].u.blob->len;
+        fan_out(pipes, np, &t, ns, live);
+        (*inputs)++;
+        if (bar && (*inputs & 255) == 0 && sx_capture_progress(cap, &done, &size) == 0)
+            sx_progress_update(bar, done, bits);
+    }
+    if (bar) {
+        if (sx_capture_progress(cap, &done, &size) == 0)
+            sx_progress_update(bar, done, bits);
+        sx_progress_finish(&bar);
+    }
+    return rc;
 }
 
 /** Reads the input and fans every tuple out to all pipelines. Returns
@@ -256,15 +343,7 @@ static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_
                 fprintf(stderr, "%s:%ld: %s (line skipped)\n", o->tuples, lineno, err);
             continue;
         }
-        for (size_t i = 0; i < np; i++) {
-            sx_batch *b = sx_batch_new(0);
-            b->time_ns = ns;
-            sx_tuple copy;
-            sx_tuple_copy(&copy, &t);
-            sx_batch_push(b, &copy);
-            sx_pipeline_inject(pipes[i], b);
-        }
-        sx_tuple_clear(&t);
+        fan_out(pipes, np, &t, ns, false);
         (*inputs)++;
     }
     if (ferror(in) && !interrupted)
@@ -288,15 +367,22 @@ static double now_s(void)
 
 /** The summary on stderr (always) and as JSON into a file (--stats=FILE). */
 static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_sink *sinks,
-                   cli_program *progs, size_t np, uint64_t inputs, long bad, double secs)
+                   cli_program *progs, size_t np, uint64_t inputs, long bad, double secs,
+                   sx_capture *cap)
 {
     FILE *js = NULL;
     if (o->stats_json && !(js = fopen(o->stats_json, "w"))) {
         fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o->stats_json, strerror(errno));
         return -1;
     }
-    fprintf(stderr, "run: %" PRIu64 " inputs (%ld bad lines) in %.3f s, %u threads, %s\n", inputs,
-            bad, secs, sx_runtime_threads(rt), interrupted ? "interrupted" : "complete");
+    fprintf(stderr, "run: %" PRIu64 " inputs (%ld %s) in %.3f s, %u threads, %s\n", inputs, bad,
+            cap ? "capture errors" : "bad lines", secs, sx_runtime_threads(rt),
+            interrupted ? "interrupted" : "complete");
+    sx_capture_stats cs;
+    if (cap) {
+        sx_capture_stats_get(cap, &cs);
+        sx_capture_stats_print(&cs, stderr);
+    }
     if (js)
         fprintf(js, "{\"inputs\": %" PRIu64 ", \"bad_lines\": %ld, \"seconds\": %.6f, \"threads\": %u, "
                     "\"stolen\": %" PRIu64 ", \"interrupted\": %s, \"pipelines\": [",
@@ -306,13 +392,13 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         sx_pipeline_stats st;
         sx_pipeline_stats_get(pipes[i], &st);
         fprintf(stderr, "pipeline %s: %" PRIu64 " tokens, %" PRIu64 " completed, max %" PRIu64
-                        " in flight, %" PRIu64 " errors\n",
-                sinks[i].name, st.admitted, st.completed, st.max_in_flight, st.errors);
+                        " in flight, %" PRIu64 " dropped (no token free), %" PRIu64 " errors\n",
+                sinks[i].name, st.admitted, st.completed, st.max_in_flight, st.dropped, st.errors);
         if (js) {
             fprintf(js, "%s{\"name\": ", i ? ", " : "");
             sx_json_write_string(js, sinks[i].name, strlen(sinks[i].name));
-            fprintf(js, ", \"tokens\": %" PRIu64 ", \"completed\": %" PRIu64 ", \"outputs\": {",
-                    st.admitted, st.completed);
+            fprintf(js, ", \"tokens\": %" PRIu64 ", \"completed\": %" PRIu64 ", \"dropped\": %" PRIu64
+                        ", \"outputs\": {", st.admitted, st.completed, st.dropped);
         }
         for (size_t r = 0; r < sinks[i].nrels; r++) {
             fprintf(stderr, "  %-28s %12" PRIu64 " outputs\n", sinks[i].rels[r].name, sinks[i].rels[r].n);
@@ -336,6 +422,10 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
     if (js) {
         fprintf(js, "], \"traffic\": ");
         fn_traffic_json(js);
+        if (cap) {
+            fprintf(js, ", \"capture\": ");
+            sx_capture_stats_json(&cs, js);
+        }
         fprintf(js, "}\n");
         if (fclose(js) != 0)
             return -1;
@@ -369,6 +459,16 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
             sx_pipeline_set_sink(pipes[i], sink, &sinks[i]);
         }
     }
+    sx_capture *cap = NULL;
+    if (status == 0 && !o->tuples) {
+        cap = sx_capture_open(&o->cap, err, sizeof err);
+        if (!cap) {
+            fprintf(stderr, "scalanytics run: %s\n", err);
+            status = 1;
+        } else if (sx_capture_warning(cap)) {
+            fprintf(stderr, "scalanytics run: warning: %s\n", sx_capture_warning(cap));
+        }
+    }
     if (status == 0 && sx_runtime_start(rt, err, sizeof err) != 0) {
         fprintf(stderr, "scalanytics run: %s\n", err);
         status = 1;
@@ -380,12 +480,13 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         sigaction(SIGINT, &sa, NULL);
         double t0 = now_s();
         uint64_t inputs = 0;
-        long bad = admit_all(o, pipes, np, &inputs);
+        long bad = cap ? admit_capture(cap, o->cap.interface != NULL, pipes, np, &inputs)
+                       : admit_all(o, pipes, np, &inputs);
         for (size_t i = 0; i < np; i++)
             sx_pipeline_finish(pipes[i]);
         double secs = now_s() - t0;
         signal(SIGINT, SIG_DFL);
-        if (summary(o, rt, pipes, sinks, progs, np, inputs, bad, secs) != 0 || bad != 0)
+        if (summary(o, rt, pipes, sinks, progs, np, inputs, bad, secs, cap) != 0 || bad != 0)
             status = 1;
         if (out->write_errors) {
             fprintf(stderr, "scalanytics run: %" PRIu64 " output lines could not be written\n",
@@ -394,6 +495,7 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         }
     }
     sx_runtime_destroy(&rt);
+    sx_capture_close(&cap);
     for (size_t i = 0; i < np; i++)
         for (size_t r = 0; r < sinks[i].nrels; r++)
             free(sinks[i].rels[r].name);

@@ -93,6 +93,16 @@ add_test(NAME analog.eval COMMAND test_eval)
 
 add_test(NAME cli.analog COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_analog.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR})
 
+# Packet capture: synthesized captures, then the public ones in
+# ../shared/data/pcaps (skipped, exit 77, when that folder is absent).
+add_executable(test_capture tests/test_capture.c)
+target_link_libraries(test_capture PRIVATE sxcapture)
+add_test(NAME capture.source COMMAND test_capture ${CMAKE_CURRENT_SOURCE_DIR}/../shared/data/pcaps)
+set_tests_properties(capture.source PROPERTIES SKIP_RETURN_CODE 77)
+
+add_test(NAME cli.capture COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_capture.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/../shared/data/pcaps)
+set_tests_properties(cli.capture PROPERTIES SKIP_RETURN_CODE 77)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
