@@ -103,6 +103,14 @@ set_tests_properties(capture.source PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME cli.capture COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_capture.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/../shared/data/pcaps)
 set_tests_properties(cli.capture PROPERTIES SKIP_RETURN_CODE 77)
 
+# IPv4 packet header functions (f_getTransportProtocol, flow ids, ports),
+# then end to end over a public capture (skipped, 77, when it is absent).
+add_executable(test_packet tests/test_packet.c)
+target_link_libraries(test_packet PRIVATE sxfunctions)
+add_test(NAME functions.packet COMMAND test_packet)
+add_test(NAME cli.packet COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_packet.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/../shared/data/pcaps)
+set_tests_properties(cli.packet PROPERTIES SKIP_RETURN_CODE 77)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
