@@ -139,6 +139,24 @@ static int net_recv(void *s, zmq_msg_t *f, int max)
     return n > max ? max : n;
 }
 
+/** Waits up to POLL_MS for either socket. Returns 0 (revents set; none
+ *  on a timeout or EINTR), or -1 with status set when the link is being
+ *  stopped or polling failed. */
+static int poll_or_stop(sx_link *l, zmq_pollitem_t items[2])
+{
+    if (atomic_load(&l->stop)) {
+        l->status = -1;
+        return -1;
+    }
+    if (zmq_poll(items, 2, POLL_MS) >= 0)
+        return 0;
+    items[0].revents = items[1].revents = 0;
+    if (errno == EINTR)
+        return 0;
+    l->status = -1;
+    return -1;
+}
+
 /* ---------------------------------------------------------------- sender */
 
 void sx_link_send(sx_link *l, sx_batch *b, sx_sender *snd)
@@ -199,16 +217,8 @@ static void sender_loop(sx_link *l)
 {
     zmq_pollitem_t items[2] = {{l->inbox, 0, ZMQ_POLLIN, 0}, {l->net, 0, ZMQ_POLLIN, 0}};
     for (;;) {
-        if (atomic_load(&l->stop)) {
-            l->status = -1;
+        if (poll_or_stop(l, items) != 0)
             return;
-        }
-        if (zmq_poll(items, 2, POLL_MS) < 0) {
-            if (errno == EINTR)
-                continue;
-            l->status = -1;
-            return;
-        }
         if (items[0].revents & ZMQ_POLLIN) {
             sx_batch *b;
             while (zmq_recv(l->inbox, &b, sizeof b, ZMQ_DONTWAIT) == (int)sizeof b)
@@ -329,16 +339,8 @@ static void receiver_loop(sx_link *l)
     recv_state st = {0};
     zmq_pollitem_t items[2] = {{l->net, 0, ZMQ_POLLIN, 0}, {l->inbox, 0, ZMQ_POLLIN, 0}};
     while (!(st.eof && st.acked >= st.last)) {
-        if (atomic_load(&l->stop)) {
-            l->status = -1;
+        if (poll_or_stop(l, items) != 0)
             return;
-        }
-        if (zmq_poll(items, 2, POLL_MS) < 0) {
-            if (errno == EINTR)
-                continue;
-            l->status = -1;
-            return;
-        }
         if ((items[0].revents & ZMQ_POLLIN) && receiver_net(l, &st) != 0) {
             l->status = -1;
             return;
