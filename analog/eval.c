@@ -9,11 +9,11 @@
  * (whether or not the body succeeds); one that matches none is an
  * output, moved to `out`. So the outputs for one input depend only on
  * the input and the per-key state, never on threads. At most
- * ANALOG_MAX_DERIVATIONS tuples are derived per input: the rest are
+ * eval.max_derivations tuples are derived per input: the rest are
  * dropped and counted (a recursive program cannot loop forever).
  *
  * Stateful functions keep state per (call site, context key value) in a
- * table per lane: bounded (ANALOG_STATE_CAP entries, least recently
+ * table per lane: bounded (eval.state_entries entries, least recently
  * used evicted), expired after the function's idle timeout in packet
  * time (checked at each activation of the lane, oldest first).
  *
@@ -273,15 +273,16 @@ static void state_remove(lane_table *t, state_entry *e)
 }
 
 /** The idle timeout of e's function in packet time. */
-static int64_t idle_ns(const state_entry *e)
+static int64_t idle_ns(const state_entry *e, int64_t default_idle_ns)
 {
-    return e->def->idle_timeout_ns > 0 ? e->def->idle_timeout_ns : ANALOG_STATE_IDLE_NS;
+    return e->def->idle_timeout_ns > 0 ? e->def->idle_timeout_ns : default_idle_ns;
 }
 
 /** Frees the entries idle longer than their timeout, oldest first. */
 static void state_expire(run *r, lane_table *t)
 {
-    while (t->oldest && r->now_ns - t->oldest->last_ns > idle_ns(t->oldest)) {
+    while (t->oldest &&
+           r->now_ns - t->oldest->last_ns > idle_ns(t->oldest, r->c->plan->state_idle_ns)) {
         state_remove(t, t->oldest);
         bump(&r->c->state_expired);
     }
@@ -311,11 +312,11 @@ static int state_grow(lane_table *t)
  *  one at the cap. NULL on out-of-memory or a failing state_new. */
 static state_entry *state_add(run *r, lane_table *t, const plan_call *call, uint64_t h)
 {
-    if (t->n >= ANALOG_STATE_CAP) {
+    if (t->n >= r->c->plan->state_cap) {
         state_remove(t, t->oldest);
         bump(&r->c->state_evicted);
     }
-    if (t->n >= t->nbuckets && t->nbuckets < ANALOG_STATE_CAP && state_grow(t) != 0)
+    if (t->n >= t->nbuckets && t->nbuckets < r->c->plan->state_cap && state_grow(t) != 0)
         return NULL;
     state_entry *e = calloc(1, sizeof *e);
     if (!e)
@@ -623,8 +624,8 @@ static bool tuple_run(run *r, worklist *w, const sx_tuple *cur, uint32_t *derive
         if (rule_run(r, rule, cur, &h) != 0)
             continue;
         count_rule(r, j, rule, true);
-        if (*derived >= ANALOG_MAX_DERIVATIONS) {
-            if (*derived == ANALOG_MAX_DERIVATIONS)
+        if (*derived >= r->c->plan->max_derivations) {
+            if (*derived == r->c->plan->max_derivations)
                 bump(&r->c->cap_hits);
             (*derived)++;
             sx_tuple_clear(&h);

@@ -26,9 +26,9 @@
 #include "analog/planner.h"
 #include "proto/tuple.h"
 
-#define ANALOG_MAX_DERIVATIONS 10000 /* derived tuples per input tuple */
-#define ANALOG_STATE_CAP 65536       /* state entries per lane table */
-#define ANALOG_STATE_IDLE_NS (300LL * 1000000000LL) /* default idle timeout */
+#define ANALOG_MAX_DERIVATIONS 10000 /* default of eval.max_derivations */
+#define ANALOG_STATE_CAP 65536       /* default of eval.state_entries (per lane) */
+#define ANALOG_STATE_IDLE_S 300      /* default of eval.state_idle_seconds */
 #define ANALOG_LANE_CHUNK 256        /* lanes per directory chunk */
 #define ANALOG_LANE_CHUNKS 1024      /* => at most 262144 lanes hold state */
 #define ANALOG_STACK_SLOTS 64        /* slots kept on the stack */
@@ -139,6 +139,10 @@ struct analog_plan {
     uint32_t nnames;
     char *file;
     unsigned workers;        /* for analog_fn_ctx.workers; 0 = unknown */
+    /* settings, read once when the plan is made */
+    uint32_t max_derivations; /* eval.max_derivations */
+    uint32_t state_cap;       /* eval.state_entries */
+    int64_t state_idle_ns;    /* eval.state_idle_seconds */
 };
 
 /** Frees every lane state table of c (calls state_free on each entry). */

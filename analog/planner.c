@@ -26,6 +26,24 @@
 #include "analog/eval.h"
 #include "analog/plan_internal.h"
 #include "analog/planner.h"
+#include "analog/settings.h"
+
+/* The evaluator's settings (analog/settings.h), read when a plan is made. */
+static const analog_setting_def max_derivations_setting = {
+    .name = "eval.max_derivations", .def = ANALOG_MAX_DERIVATIONS, .min = 1, .max = 10000000,
+    .unit = "tuples",
+    .summary = "tuples a component may derive from one input before the rest are dropped"};
+ANALOG_SETTING_REGISTER(max_derivations_setting)
+static const analog_setting_def state_entries_setting = {
+    .name = "eval.state_entries", .def = ANALOG_STATE_CAP, .min = 1, .max = 1 << 24,
+    .unit = "entries",
+    .summary = "stateful-function entries per key lane; the least recently used is evicted"};
+ANALOG_SETTING_REGISTER(state_entries_setting)
+static const analog_setting_def state_idle_setting = {
+    .name = "eval.state_idle_seconds", .def = ANALOG_STATE_IDLE_S, .min = 1, .max = 86400 * 365,
+    .unit = "seconds",
+    .summary = "packet time after which idle function state is freed (unless the function sets its own)"};
+ANALOG_SETTING_REGISTER(state_idle_setting)
 
 /* The planner's working state while one program is planned. */
 typedef struct planner {
@@ -543,6 +561,9 @@ analog_plan *analog_plan_new(const analog_program *p, const char *const *param_n
     analog_diag_set_source(d, p->file, p->src, p->len);
     analog_plan *plan = xcalloc(1, sizeof *plan);
     plan->file = xstrdup(p->file ? p->file : "");
+    plan->max_derivations = (uint32_t)analog_setting_get(max_derivations_setting.name);
+    plan->state_cap = (uint32_t)analog_setting_get(state_entries_setting.name);
+    plan->state_idle_ns = analog_setting_get(state_idle_setting.name) * 1000000000LL;
     plan->ncomps = p->ncomps;
     plan->comps = xcalloc(p->ncomps, sizeof *plan->comps);
     for (uint32_t i = 0; i < p->ncomps; i++) {
@@ -764,9 +785,9 @@ void analog_plan_print_stats(const analog_plan *plan, FILE *f)
                 ld(&c->arith_errors), ld(&c->cap_hits), ld(&c->cap_dropped));
         if (c->stateful)
             fprintf(f,
-                    "%s: state entries created %" PRIu64 ", evicted (cap %d per lane) %" PRIu64
+                    "%s: state entries created %" PRIu64 ", evicted (cap %u per lane) %" PRIu64
                     ", expired %" PRIu64 ", refused (lane beyond %d) %" PRIu64 "\n",
-                    c->name, ld(&c->state_new), ANALOG_STATE_CAP, ld(&c->state_evicted),
+                    c->name, ld(&c->state_new), plan->state_cap, ld(&c->state_evicted),
                     ld(&c->state_expired), ANALOG_LANE_CHUNK * ANALOG_LANE_CHUNKS,
                     ld(&c->state_lane_refused));
         for (uint32_t k = 0; k < c->ncalls; k++)

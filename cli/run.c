@@ -22,6 +22,7 @@
 
 #include "capture/progress.h"
 #include "capture/source.h"
+#include "analog/settings.h"
 #include "cli.h"
 #include "functions/fn_traffic.h"
 #include "program.h"
@@ -163,6 +164,10 @@ static void run_usage(FILE *f)
         "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
         "  -s, --source REL        a relation the first component may consume\n"
         "                          (repeatable; default: input)\n"
+        "      --set NAME=VALUE    change a setting of the functions or the evaluator\n"
+        "                          (caps, limits, timeouts; 'scalanytics functions'\n"
+        "                          lists them with their defaults); repeatable\n"
+        "      --config FILE       settings from a file of 'name = value' lines\n"
         "  -o, --out FILE          write outputs to FILE (default: stdout, unless\n"
         "                          --publish is given)\n"
         "      --publish EP        also publish each output as a ZeroMQ message on\n"
@@ -200,6 +205,27 @@ static int num(const char *opt, const char *s, unsigned long long max, unsigned 
     return 0;
 }
 
+/** Applies --set NAME=VALUE (opt 'E') or --config FILE (opt 'C'). */
+static int apply_setting(int opt, char *arg)
+{
+    char err[300];
+    if (opt == 'C') {
+        if (analog_settings_load(arg, err, sizeof err) == 0)
+            return 0;
+    } else {
+        char *eq = strchr(arg, '=');
+        if (!eq) {
+            fprintf(stderr, "scalanytics run: --set wants NAME=VALUE, got '%s'\n", arg);
+            return -1;
+        }
+        *eq = 0;
+        if (analog_setting_set(arg, eq + 1, err, sizeof err) == 0)
+            return 0;
+    }
+    fprintf(stderr, "scalanytics run: %s\n", err);
+    return -1;
+}
+
 /** Parses argv; returns 0, 1 for --help, or 2 on a usage error. */
 static int run_parse(int argc, char **argv, run_opts *o)
 {
@@ -213,7 +239,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"interface", required_argument, 0, 'i'}, {"filter", required_argument, 0, 'f'},
         {"node", required_argument, 0, 'n'}, {"snaplen", required_argument, 0, 'L'},
         {"no-promisc", no_argument, 0, 'X'}, {"buffer-size", required_argument, 0, 'B'},
-        {"immediate", no_argument, 0, 'I'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"immediate", no_argument, 0, 'I'}, {"set", required_argument, 0, 'E'},
+        {"config", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     unsigned long long v;
     int c;
     optind = 1;
@@ -238,6 +265,11 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 'X': o->cap.promiscuous = false; break;
         case 'B': if (num("--buffer-size", optarg, 2047, &v)) return 2; o->cap.buffer_mib = (int)v; break;
         case 'I': o->cap.immediate = true; break;
+        case 'E':
+        case 'C':
+            if (apply_setting(c, optarg) != 0)
+                return 2;
+            break;
         case 'N': if (num("--subscribers", optarg, 1000, &v)) return 2; o->subscribers = (unsigned)v; break;
         case 'h': return 1;
         default: return 2;

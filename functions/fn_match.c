@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "analog/functions.h"
+#include "analog/settings.h"
 #include "functions/fn_args.h"
 #include "functions/fn_match.h"
 #include "proto/alloc.h"
@@ -50,6 +51,16 @@ typedef struct match_thread {
     cached_pattern cache[FN_MATCH_CACHE];
     unsigned next_victim;
 } match_thread;
+
+/* Limits per match, read when a thread's match state is made. */
+static const analog_setting_def match_limit_setting = {
+    .name = "match.limit", .def = FN_MATCH_LIMIT, .min = 1000, .max = 4000000000LL,
+    .unit = "steps", .summary = "f_match: backtracking steps one match may take (PCRE2 match limit)"};
+ANALOG_SETTING_REGISTER(match_limit_setting)
+static const analog_setting_def match_heap_setting = {
+    .name = "match.heap_kib", .def = FN_MATCH_HEAP_LIMIT_KIB, .min = 64, .max = 4000000,
+    .unit = "KiB", .summary = "f_match: heap one match may use (PCRE2 heap limit)"};
+ANALOG_SETTING_REGISTER(match_heap_setting)
 
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
@@ -160,8 +171,8 @@ static match_thread *thread_new(void)
         thread_free(t);
         return NULL;
     }
-    pcre2_set_match_limit(t->mctx, FN_MATCH_LIMIT);
-    pcre2_set_heap_limit(t->mctx, FN_MATCH_HEAP_LIMIT_KIB);
+    pcre2_set_match_limit(t->mctx, (uint32_t)analog_setting_get(match_limit_setting.name));
+    pcre2_set_heap_limit(t->mctx, (uint32_t)analog_setting_get(match_heap_setting.name));
     if (t->jit_stack) /* without it PCRE2 uses 32 KiB of the machine stack */
         pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
     return t;

@@ -84,7 +84,22 @@ done
 [ $rc -eq 0 ] && [ $lrc -eq 0 ] && cmp -s "$dir/sub" "$t/chain.expected" && [ ! -s "$dir/pubout" ] &&
   ok "--publish + listen" || { bad "--publish: run $rc listen $lrc"; cat "$dir/pube" "$dir/sube" "$dir/sub"; }
 
-# 11. usage errors
+# 11. settings: with one derivation per input, the detector's det1 derives
+#     `detected` and det2's `segment` is dropped for the 4 HELO messages
+#     (counted), so nothing reaches the processor: only the note passes
+grep '"relation": "note"' "$t/chain.expected" >"$dir/note.expected"
+run --set eval.max_derivations=1 --stats "$t/chain.analog" >"$dir/o" 2>"$dir/e"
+cmp -s "$dir/o" "$dir/note.expected" && grep -q "detector: .*cap hits 4 (4 tuples dropped)" "$dir/e" &&
+  ok "--set eval.max_derivations=1" || { bad "--set"; cat "$dir/o"; grep detector "$dir/e"; }
+printf '# test settings\neval.max_derivations = 1   # one per input\n\nmatch.limit=5000\n' >"$dir/conf"
+run --config "$dir/conf" "$t/chain.analog" 2>/dev/null | cmp -s - "$dir/note.expected" && ok "--config FILE" || bad "--config"
+run --set nosuch=1 "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "unknown setting 'nosuch'" "$dir/e" && ok "unknown setting: status 2" || bad "unknown setting"
+run --set match.limit=5 "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "match.limit must be from 1000" "$dir/e" && ok "setting out of range: status 2" || bad "setting range: $(cat "$dir/e")"
+printf 'match.limit 5\n' >"$dir/badconf"
+run --config "$dir/badconf" "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "badconf:1: expected 'name = value'" "$dir/e" && ok "bad config line: file:line" || bad "bad config: $(cat "$dir/e")"
+"$bin" functions | grep -q "^match.limit " && ok "functions lists settings" || bad "functions settings"
+
+# 12. usage errors
 "$bin" run "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "no input" "$dir/e" && ok "run without input: status 2" || bad "run without input"
 "$bin" run -t x --param NOEQUALS "$t/chain.analog" >/dev/null 2>"$dir/e"; [ $? -eq 2 ] && grep -q "NAME=VALUE" "$dir/e" && ok "bad --param: status 2" || bad "bad --param"
 "$bin" check >/dev/null 2>&1; [ $? -eq 2 ] && ok "check without program: status 2" || bad "check without program"
