@@ -20,6 +20,7 @@
 #include "analog/functions.h"
 #include "analog/parser.h"
 #include "analog/planner.h"
+#include "analog/settings.h"
 
 #define MAX_INPUTS 4096
 #define MAX_VALS 12
@@ -408,6 +409,38 @@ static void test_state(void)
     free(diag);
 }
 
+/** At the eval.state_entries cap the least recently used entry goes:
+ *  with room for 2, k1 k2 k3 k1 counts k1 afresh (it was evicted by k3). */
+static void test_state_cap(void)
+{
+    const char *src =
+        "component c(serial_context_order, context_keys(ev(5))) {\n"
+        "r1 counted(@N, I, K, C) :- ev(@N, I, A, B, K), C = f_testCount(K).\n"
+        "}\n";
+    input in[] = {
+        IN_AT(0, "ev", "s:n", "i:1", "s:a", "s:b", "s:k1"),
+        IN_AT(10, "ev", "s:n", "i:2", "s:a", "s:b", "s:k2"),
+        IN_AT(20, "ev", "s:n", "i:3", "s:a", "s:b", "s:k3"),
+        IN_AT(30, "ev", "s:n", "i:4", "s:a", "s:b", "s:k1"),
+    };
+    char err[200];
+    if (analog_setting_set("eval.state_entries", "2", err, sizeof err) != 0) {
+        fail("state.cap", "%s", err);
+        return;
+    }
+    analog_plan_stats st;
+    char *got = run_src("state.cap", src, NULL, NULL, 0, in, N(in), 2, &st);
+    expect_text("state.cap",
+                "1: counted(\"n\", 1, \"k1\", 1)\n2: counted(\"n\", 2, \"k2\", 1)\n"
+                "3: counted(\"n\", 3, \"k3\", 1)\n4: counted(\"n\", 4, \"k1\", 1)\n",
+                got);
+    free(got);
+    if (st.state_evicted != 2)
+        fail("state.cap", "want 2 evictions, got %" PRIu64, st.state_evicted);
+    if (analog_setting_set("eval.state_entries", "65536", err, sizeof err) != 0)
+        fail("state.cap", "%s", err);
+}
+
 /** The same outputs with 1 and 4 threads, over a 3-component chain. */
 static void test_threads(void)
 {
@@ -485,6 +518,7 @@ int main(void)
     test_params();
     test_cap();
     test_state();
+    test_state_cap();
     test_threads();
     test_names_and_print();
     if (failures) {
