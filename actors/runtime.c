@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,15 +143,26 @@ void *sx_rt_inbox_new(sx_runtime *rt, uint32_t *id)
 unsigned sx_runtime_threads(const sx_runtime *rt) { return rt->opts.threads; }
 const sx_runtime_opts *sx_runtime_options(const sx_runtime *rt) { return &rt->opts; }
 
-uint64_t sx_runtime_stolen(const sx_runtime *rt)
+/** Sums one counter over all workers' statistics. */
+static uint64_t sum_workers(const sx_runtime *rt, size_t offset)
 {
     uint64_t sum = 0;
     for (unsigned i = 0; i < rt->opts.threads; i++) {
         sx_worker_stats st;
         sx_sched_stats(rt->sched, i, &st);
-        sum += st.stolen;
+        sum += *(const uint64_t *)((const char *)&st + offset);
     }
     return sum;
+}
+
+uint64_t sx_runtime_stolen(const sx_runtime *rt)
+{
+    return sum_workers(rt, offsetof(sx_worker_stats, stolen));
+}
+
+uint64_t sx_runtime_activations(const sx_runtime *rt)
+{
+    return sum_workers(rt, offsetof(sx_worker_stats, activations));
 }
 
 void sx_runtime_print_stats(const sx_runtime *rt, FILE *f)

@@ -62,6 +62,8 @@ const sx_runtime_opts *sx_runtime_options(const sx_runtime *rt);
 void sx_runtime_print_stats(const sx_runtime *rt, FILE *f);
 /** Sum of stolen activations over all workers. */
 uint64_t sx_runtime_stolen(const sx_runtime *rt);
+/** Sum of activations run by all workers. */
+uint64_t sx_runtime_activations(const sx_runtime *rt);
 
 /* ---- behaviours ---- */
 

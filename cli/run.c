@@ -407,8 +407,11 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o->stats_json, strerror(errno));
         return -1;
     }
-    fprintf(stderr, "run: %" PRIu64 " inputs (%ld %s) in %.3f s, %u threads, %s\n", inputs, bad,
-            cap ? "capture errors" : "bad lines", secs, sx_runtime_threads(rt),
+    uint64_t acts = sx_runtime_activations(rt), stolen = sx_runtime_stolen(rt);
+    fprintf(stderr, "run: %" PRIu64 " inputs (%ld %s) in %.3f s, %u threads, %.1f%% of %" PRIu64
+                    " activations stolen, %s\n",
+            inputs, bad, cap ? "capture errors" : "bad lines", secs, sx_runtime_threads(rt),
+            acts ? 100.0 * (double)stolen / (double)acts : 0.0, acts,
             interrupted ? "interrupted" : "complete");
     sx_capture_stats cs;
     if (cap) {
@@ -417,8 +420,9 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
     }
     if (js)
         fprintf(js, "{\"inputs\": %" PRIu64 ", \"bad_lines\": %ld, \"seconds\": %.6f, \"threads\": %u, "
-                    "\"stolen\": %" PRIu64 ", \"interrupted\": %s, \"pipelines\": [",
-                inputs, bad, secs, sx_runtime_threads(rt), sx_runtime_stolen(rt),
+                    "\"activations\": %" PRIu64 ", \"stolen\": %" PRIu64 ", \"interrupted\": %s, "
+                    "\"pipelines\": [",
+                inputs, bad, secs, sx_runtime_threads(rt), acts, stolen,
                 interrupted ? "true" : "false");
     for (size_t i = 0; i < np; i++) {
         sx_pipeline_stats st;
@@ -442,10 +446,9 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         }
         if (js)
             fprintf(js, "}}");
-        if (o->stats && !o->stats_json) {
-            sx_pipeline_print_stats(pipes[i], stderr);
+        sx_pipeline_print_stats(pipes[i], stderr);
+        if (o->stats && !o->stats_json)
             analog_plan_print_stats(progs[i].plan, stderr);
-        }
     }
     if (o->stats && !o->stats_json) {
         sx_runtime_print_stats(rt, stderr);
