@@ -16,13 +16,7 @@ static sx_deque *dq;
 static atomic_uchar taken[ITEMS + 1];
 static atomic_bool done;
 
-#define CHECK(c, msg)                                                                           \
-    do {                                                                                        \
-        if (!(c)) {                                                                             \
-            fprintf(stderr, "FAIL line %d: %s\n", __LINE__, msg);                               \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
+#include "tests/check.h"
 
 /** Thief: steals until the owner is done and the deque is empty. */
 static void *thief(void *arg)

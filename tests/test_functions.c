@@ -20,13 +20,7 @@
 #include "functions/fn_match.h"
 #include "functions/fn_traffic.h"
 
-#define CHECK(c, msg)                                                                           \
-    do {                                                                                        \
-        if (!(c)) {                                                                             \
-            fprintf(stderr, "FAIL line %d: %s\n", __LINE__, msg);                               \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
+#include "tests/check.h"
 
 /* Bits of a constant-argument mask: argument i is a constant when bit i
  * is set (what the planner knows about each argument). */

@@ -14,13 +14,7 @@
 
 #include "analog/functions.h"
 
-#define CHECK(c, msg)                                                                           \
-    do {                                                                                        \
-        if (!(c)) {                                                                             \
-            fprintf(stderr, "FAIL line %d: %s\n", __LINE__, msg);                               \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
+#include "tests/check.h"
 
 static char err[256];
 

@@ -9,13 +9,7 @@
 
 #include "actors/tokens.h"
 
-#define CHECK(c, msg)                                                                           \
-    do {                                                                                        \
-        if (!(c)) {                                                                             \
-            fprintf(stderr, "FAIL line %d: %s\n", __LINE__, msg);                               \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
+#include "tests/check.h"
 
 static sx_tokens *tk;
 
