@@ -201,18 +201,6 @@ ANALOG_FN_REGISTER(fn_getdstipaddr_def)
 
 /* ---- f_getTCPFlowId(PKT), f_getUDPFlowId(PKT) ---- */
 
-/** The splitmix64 / murmur3 finaliser: a bijection on 64 bits that
- *  spreads every input bit over the whole output. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /** Packs an endpoint (4 address bytes, 2 port bytes, as in the packet)
  *  into the top 48 bits of a word; big-endian, so comparing words
  *  orders endpoints like memcmp would. */
@@ -231,8 +219,8 @@ static int64_t flow_id(const ip4_view *ip, const uint8_t *ports)
 {
     uint64_t a = endpoint(ip->p + 12, ports), b = endpoint(ip->p + 16, ports + 2);
     uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    uint64_t h = mix64((lo | ip->proto) ^ 0x9e3779b97f4a7c15ull);
-    h = mix64(h ^ hi);
+    uint64_t h = sx_hash_mix((lo | ip->proto) ^ 0x9e3779b97f4a7c15ull);
+    h = sx_hash_mix(h ^ hi);
     return (int64_t)h;
 }
 

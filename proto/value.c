@@ -365,15 +365,19 @@ static uint64_t hash_value(uint64_t h, const sx_value *v)
     return h;
 }
 
+uint64_t sx_hash_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
 uint64_t sx_value_hash(const sx_value *v)
 {
-    uint64_t h = hash_value(FNV_OFFSET, v);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return sx_hash_mix(hash_value(FNV_OFFSET, v));
 }
 
 const char *sx_kind_name(sx_kind k)

@@ -115,6 +115,9 @@ void sx_value_release(sx_value *v);
 /** Deep equality: same kind and same content. Floats compare bitwise, so
  *  a NaN equals itself (what a round trip needs). */
 bool sx_value_equal(const sx_value *a, const sx_value *b);
+/** The murmur3 64-bit finaliser: a bijection that spreads every input
+ *  bit over the whole output (for hashes built from raw fields). */
+uint64_t sx_hash_mix(uint64_t x);
 /** A 64-bit hash of the content, consistent with sx_value_equal. */
 uint64_t sx_value_hash(const sx_value *v);
 /** Name of a kind ("int", "string", ...). */
