@@ -13,7 +13,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
-  libnids-dev libosip2-dev libsvm-dev libpcre2-dev)
+  libnids-dev libnet1-dev libglib2.0-dev libosip2-dev libsvm-dev libpcre2-dev)
 
 install_missing() {
   local missing=() p

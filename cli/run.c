@@ -24,6 +24,7 @@
 #include "capture/source.h"
 #include "analog/settings.h"
 #include "cli.h"
+#include "analog/counters.h"
 #include "functions/fn_traffic.h"
 #include "program.h"
 #include "proto/alloc.h"
@@ -450,6 +451,7 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         if (o->stats && !o->stats_json)
             analog_plan_print_stats(progs[i].plan, stderr);
     }
+    analog_counters_report(stderr);
     if (o->stats && !o->stats_json) {
         sx_runtime_print_stats(rt, stderr);
         fn_traffic_report(stderr);
@@ -457,6 +459,8 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
     if (js) {
         fprintf(js, "], \"traffic\": ");
         fn_traffic_json(js);
+        fprintf(js, ", \"counters\": ");
+        analog_counters_json(js);
         if (cap) {
             fprintf(js, ", \"capture\": ");
             sx_capture_stats_json(&cs, js);

@@ -532,3 +532,17 @@ int sx_value_print(FILE *f, const sx_value *v)
     }
     return fprintf(f, "<kind %u>", v->kind) < 0 ? -1 : 0;
 }
+
+const sx_value *sx_value_field(const sx_value *v, const char *name)
+{
+    if (v->kind != SX_RECORD || !v->u.list || !v->u.list->names)
+        return NULL;
+    size_t n = strlen(name);
+    const sx_list *l = v->u.list;
+    for (uint32_t i = 0; i < l->n; i++) {
+        const sx_blob *b = l->names[i];
+        if (b && b->len == n && memcmp(b->data, name, n) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}

@@ -112,6 +112,10 @@ void sx_value_list_set(sx_value *v, uint32_t i, const char *name, sx_value item)
 sx_value sx_value_copy(const sx_value *v);
 /** Releases v's storage and leaves v as SX_NULL. */
 void sx_value_release(sx_value *v);
+/** The field named name of record v, or NULL when v is not a record or
+ *  has no such field (a linear scan: records are small). The value
+ *  stays owned by v. */
+const sx_value *sx_value_field(const sx_value *v, const char *name);
 /** Deep equality: same kind and same content. Floats compare bitwise, so
  *  a NaN equals itself (what a round trip needs). */
 bool sx_value_equal(const sx_value *a, const sx_value *b);
