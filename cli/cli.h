@@ -31,5 +31,7 @@ int cli_listen(int argc, char **argv);
 int cli_plan(int argc, char **argv);
 /** `scalanytics functions`: see cli/functions.c. */
 int cli_functions(int argc, char **argv);
+/** `scalanytics gen`: see cli/gen.c. */
+int cli_gen(int argc, char **argv);
 
 #endif

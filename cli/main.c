@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"listen", cli_listen, "print what a `run --publish` publishes"},
     {"functions", cli_functions, "list the f_* functions programs can call"},
     {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
+    {"gen", cli_gen, "write synthetic traces with ground truth (gen smtp)"},
 };
 
 /** Prints the top-level help. */

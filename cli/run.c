@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -409,10 +410,12 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         return -1;
     }
     uint64_t acts = sx_runtime_activations(rt), stolen = sx_runtime_stolen(rt);
+    struct rusage ru;
+    long peak_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
     fprintf(stderr, "run: %" PRIu64 " inputs (%ld %s) in %.3f s, %u threads, %.1f%% of %" PRIu64
-                    " activations stolen, %s\n",
+                    " activations stolen, peak RSS %.1f MiB, %s\n",
             inputs, bad, cap ? "capture errors" : "bad lines", secs, sx_runtime_threads(rt),
-            acts ? 100.0 * (double)stolen / (double)acts : 0.0, acts,
+            acts ? 100.0 * (double)stolen / (double)acts : 0.0, acts, peak_kib / 1024.0,
             interrupted ? "interrupted" : "complete");
     sx_capture_stats cs;
     if (cap) {
@@ -421,9 +424,9 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
     }
     if (js)
         fprintf(js, "{\"inputs\": %" PRIu64 ", \"bad_lines\": %ld, \"seconds\": %.6f, \"threads\": %u, "
-                    "\"activations\": %" PRIu64 ", \"stolen\": %" PRIu64 ", \"interrupted\": %s, "
-                    "\"pipelines\": [",
-                inputs, bad, secs, sx_runtime_threads(rt), acts, stolen,
+                    "\"activations\": %" PRIu64 ", \"stolen\": %" PRIu64 ", \"peak_rss_kib\": %ld, "
+                    "\"interrupted\": %s, \"pipelines\": [",
+                inputs, bad, secs, sx_runtime_threads(rt), acts, stolen, peak_kib,
                 interrupted ? "true" : "false");
     for (size_t i = 0; i < np; i++) {
         sx_pipeline_stats st;

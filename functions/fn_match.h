@@ -1,5 +1,6 @@
 /*
- * fn_match.h -- counters and caps of f_match (PCRE2 regex matching).
+ * fn_match.h -- counters and caps of f_match and f_matchText (PCRE2 regex
+ * matching).
  *
  * f_match(text, pattern) itself is reached through the function registry
  * (analog/functions.h); this header only lets the run summary show how

@@ -111,6 +111,46 @@ add_test(NAME functions.packet COMMAND test_packet)
 add_test(NAME cli.packet COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_packet.sh $<TARGET_FILE:scalanytics> ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/../shared/data/pcaps)
 set_tests_properties(cli.packet PROPERTIES SKIP_RETURN_CODE 77)
 
+# The SMTP pipeline (programs/smtp.analog, smtp_mails.analog): on a
+# capture of real SMTP software compared with tshark's IMF export, and on
+# hostile captures. The huge cases shrink under the sanitizers (their
+# point there is memory and thread safety, not size).
+add_test(NAME smtp.real COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp_real.sh $<TARGET_FILE:scalanytics>)
+if(SX_SANITIZE STREQUAL "")
+  set(sx_generated_mails 300)
+else()
+  set(sx_generated_mails 100)
+endif()
+add_test(NAME smtp.generated COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp_generated.sh
+         $<TARGET_FILE:scalanytics> ${sx_generated_mails})
+add_executable(make_hostile tests/make_hostile.c tools/packet_build.c tools/pcap_writer.c)
+target_include_directories(make_hostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+if(SX_SANITIZE STREQUAL "")
+  set(sx_hostile_sizes 1024 1000000)
+else()
+  set(sx_hostile_sizes 64 100000)
+endif()
+add_test(NAME smtp.hostile COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp_hostile.sh
+         $<TARGET_FILE:scalanytics> $<TARGET_FILE:make_hostile> ${sx_hostile_sizes})
+
+# SMTP mail assembly: the MIME decoder, the session state machine and
+# the ANALOG functions (f_processSMTPSegment, f_mailSummary, f_mailRaw,
+# f_match on a mail, f_matchText).
+add_executable(test_mime tests/test_mime.c)
+target_link_libraries(test_mime PRIVATE sxfunctions)
+add_test(NAME functions.mime COMMAND test_mime)
+add_executable(test_smtp tests/test_smtp.c)
+target_link_libraries(test_smtp PRIVATE sxfunctions)
+add_test(NAME functions.smtp COMMAND test_smtp session)
+add_test(NAME functions.smtp_analog COMMAND test_smtp functions)
+
+# The SMTP trace generator (`scalanytics gen smtp`) and its tools, checked
+# by an independent reassembler (and by tshark when it is installed).
+add_executable(test_gen_smtp tests/test_gen_smtp.c)
+target_link_libraries(test_gen_smtp PRIVATE sxtools PkgConfig::PCAP)
+add_test(NAME gen.tools COMMAND test_gen_smtp units)
+add_test(NAME gen.smtp COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/gen_smtp.sh $<TARGET_FILE:scalanytics> $<TARGET_FILE:test_gen_smtp>)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
