@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "capture/decode.h"
@@ -40,6 +41,7 @@ struct sx_capture {
     FILE *file;            /* pcap_file(), NULL when live */
     uint64_t file_size;    /* 0: unknown */
     uint64_t good_offset;  /* file offset after the last complete frame */
+    bool classic;          /* classic pcap: records are 16 bytes + caplen */
     char warning[PCAP_ERRBUF_SIZE + 64];
     atomic_bool stop;      /* set by sx_capture_break, maybe from a signal handler */
 };
@@ -64,6 +66,18 @@ static char *dup_str(const char *s)
     return d;
 }
 
+/** True when f, a regular file, starts with a classic pcap magic
+ *  (either byte order, micro- or nanosecond): its records are then a
+ *  16-byte header and caplen bytes, so offsets can be counted. */
+static bool is_classic(FILE *f)
+{
+    uint8_t m[4];
+    if (pread(fileno(f), m, 4, 0) != 4)
+        return false;
+    uint32_t be = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+    return be == 0xa1b2c3d4u || be == 0xd4c3b2a1u || be == 0xa1b23c4du || be == 0x4d3cb2a1u;
+}
+
 /** Opens a pcap or pcapng file with nanosecond timestamps. */
 static int open_file(sx_capture *c, const char *path, char *err, size_t errlen)
 {
@@ -85,6 +99,7 @@ static int open_file(sx_capture *c, const char *path, char *err, size_t errlen)
             c->file_size = (uint64_t)sb.st_size;
         long pos = ftell(c->file);
         c->good_offset = pos > 0 ? (uint64_t)pos : 0;
+        c->classic = is_classic(c->file);
     }
     return 0;
 }
@@ -236,8 +251,10 @@ static bool take_frame(sx_capture *c, const struct pcap_pkthdr *h, const uint8_t
     c->st.bytes_seen += h->len;
     if (h->caplen < h->len)
         c->st.snap_truncated++;
-    if (c->file) {
-        long pos = ftell(c->file); /* glibc answers from its cached offset: no syscall */
+    if (c->classic) {
+        c->good_offset += 16 + h->caplen; /* ftell would cost an lseek per packet */
+    } else if (c->file) {
+        long pos = ftell(c->file);
         if (pos >= 0)
             c->good_offset = (uint64_t)pos;
     }
