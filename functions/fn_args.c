@@ -42,21 +42,6 @@ sx_value fn_args_truth(bool b)
     return b ? sx_value_str("true", 4) : sx_value_str("false", 5);
 }
 
-const sx_value *fn_args_field(const sx_value *rec, const char *name)
-{
-    if (rec->kind != SX_RECORD)
-        return NULL;
-    const sx_list *l = rec->u.list;
-    size_t len = strlen(name);
-    for (uint32_t i = 0; i < l->n; i++) {
-        const sx_blob *b = l->names[i]; /* NULL: the empty name */
-        size_t blen = b ? b->len : 0;
-        if (blen == len && (len == 0 || memcmp(b->data, name, len) == 0))
-            return &l->items[i];
-    }
-    return NULL;
-}
-
 /** Formats a float as sx_value_print does: %.17g, nan, inf, -inf. */
 static int format_float(double f, char *buf, size_t size)
 {

@@ -33,10 +33,6 @@ bool fn_args_is_text(const sx_value *v);
 /** The string "true" or "false", the form ANALOG programs compare
  *  against (MATCH == "true"). The caller owns the value. */
 sx_value fn_args_truth(bool b);
-/** The field named name of record rec, or NULL when rec is not a
- *  record or has no such field (the first of that name wins). The value
- *  stays owned by rec. */
-const sx_value *fn_args_field(const sx_value *rec, const char *name);
 /** Writes the text form of an int, float, bool or IP value to buf (size
  *  at least FN_ARGS_SCALAR_MAX) and returns its length, or -1 if v is
  *  of another kind. Floats use %.17g (round-trips) and nan/inf/-inf. */

@@ -285,7 +285,7 @@ static int match_outcome(analog_fn_ctx *ctx, const char *fn, int rc, bool *match
  *  empty text may come back as a NULL blob in *text. */
 static const sx_value *match_subject(analog_fn_ctx *ctx, const char *fn, const sx_value *arg)
 {
-    const sx_value *field = arg->kind == SX_RECORD ? fn_args_field(arg, "text") : NULL;
+    const sx_value *field = arg->kind == SX_RECORD ? sx_value_field(arg, "text") : NULL;
     const sx_value *text = field ? field : arg;
     if (fn_args_is_text(text))
         return text;

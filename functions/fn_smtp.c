@@ -196,7 +196,7 @@ static int text_field(analog_fn_ctx *ctx, const sx_value *msg, const char *name,
                       const sx_value **out)
 {
     static const sx_value empty = {.kind = SX_STR};
-    const sx_value *v = fn_args_field(msg, name);
+    const sx_value *v = sx_value_field(msg, name);
     *out = v ? v : &empty;
     if (fn_args_is_text(*out))
         return 0;
@@ -320,7 +320,7 @@ ANALOG_FN_REGISTER(fn_mail_summary_def)
 static int f_mail_raw(analog_fn_ctx *ctx, const sx_value *args, uint32_t nargs,
                       sx_value *result)
 {
-    const sx_value *raw = fn_args_field(&args[0], "raw");
+    const sx_value *raw = sx_value_field(&args[0], "raw");
     if (!raw || raw->kind != SX_BYTES)
         return fn_args_type_error(ctx, "f_mailRaw", 1, "a mail record (with raw bytes)",
                                   &args[0]);
