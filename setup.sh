@@ -2,7 +2,7 @@
 # Scalanytics set-up: installs the Debian packages it needs (only those
 # missing), builds into build/, then runs the main job or every test.
 #
-#   ./setup.sh          install, build, run the main job on a bundled sample
+#   ./setup.sh          install, build, run the SMTP pipeline on a bundled capture
 #   ./setup.sh test     install, build plain + ASan/UBSan + TSan, run all tests
 #
 # Idempotent; runs as root without prompting (or uses sudo when not root).
@@ -39,9 +39,12 @@ install_missing
 case "$mode" in
 run)
   build build
-  echo "setup: built build/scalanytics; running the main job (the runtime demo)"
-  build/scalanytics demo --count 200000 --output build/demo-output.txt --stats
-  echo "setup: the sink's tuples are in build/demo-output.txt"
+  echo "setup: built build/scalanytics; running the main job: the SMTP pipeline on the bundled"
+  echo "setup: capture of real SMTP clients (tests/fixtures/smtp_real.pcap), reporting the mails"
+  echo "setup: that contain 'scalanytics-fixture-phrase' in their headers or decoded body"
+  build/scalanytics run programs/smtp.analog --param PATTERN=scalanytics-fixture-phrase \
+    --read tests/fixtures/smtp_real.pcap --out build/smtp-matches.jsonl
+  echo "setup: $(wc -l <build/smtp-matches.jsonl) matching mails, one JSON line each, in build/smtp-matches.jsonl"
   ;;
 test)
   status=0
