@@ -123,6 +123,8 @@ else()
 endif()
 add_test(NAME smtp.generated COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp_generated.sh
          $<TARGET_FILE:scalanytics> ${sx_generated_mails})
+add_test(NAME analog.reference_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/reference_example.sh
+         $<TARGET_FILE:scalanytics>)
 add_executable(make_hostile tests/make_hostile.c tools/packet_build.c tools/pcap_writer.c)
 target_include_directories(make_hostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 if(SX_SANITIZE STREQUAL "")
