@@ -128,9 +128,9 @@ add_test(NAME analog.reference_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/
 add_executable(make_hostile tests/make_hostile.c tools/packet_build.c tools/pcap_writer.c)
 target_include_directories(make_hostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 if(SX_SANITIZE STREQUAL "")
-  set(sx_hostile_sizes 1024 1000000)
+  set(sx_hostile_sizes 1024 1000000 400)
 else()
-  set(sx_hostile_sizes 64 100000)
+  set(sx_hostile_sizes 64 100000 4096)
 endif()
 add_test(NAME smtp.hostile COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp_hostile.sh
          $<TARGET_FILE:scalanytics> $<TARGET_FILE:make_hostile> ${sx_hostile_sizes})
