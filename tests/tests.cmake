@@ -125,8 +125,8 @@ add_test(NAME smtp.generated COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/smtp
          $<TARGET_FILE:scalanytics> ${sx_generated_mails})
 add_test(NAME analog.reference_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/reference_example.sh
          $<TARGET_FILE:scalanytics>)
-add_executable(make_hostile tests/make_hostile.c tools/packet_build.c tools/pcap_writer.c)
-target_include_directories(make_hostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+add_executable(make_hostile tests/make_hostile.c)
+target_link_libraries(make_hostile PRIVATE sxtools)
 if(SX_SANITIZE STREQUAL "")
   set(sx_hostile_sizes 1024 1000000 400)
 else()
