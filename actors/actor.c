@@ -108,13 +108,11 @@ static sx_batch *inbox_take(sx_actor *a)
 static void emit(sx_actor *a, sx_batch *out, sx_sender *snd)
 {
     counters(a, snd)->tuples_out += out->n;
+    if (a->place)
+        sx_net_boundary(a->pipe->rt->net, a, out, snd);
     switch (a->route) {
     case SX_ROUTE_NEXT:
         sx_actor_deliver(a->next, out, snd);
-        break;
-    case SX_ROUTE_LINK:
-        out->target = a->index + 1;
-        sx_link_send(a->link, out, snd);
         break;
     case SX_ROUTE_SINK:
         sx_pipeline_complete(a->pipe, out, snd);

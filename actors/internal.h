@@ -16,6 +16,7 @@
 #ifndef SX_ACTORS_INTERNAL_H
 #define SX_ACTORS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "lanes.h"
@@ -35,7 +36,7 @@
 #define SX_TSAN_ACQUIRE(p) ((void)(p))
 #endif
 
-typedef struct sx_link sx_link;
+typedef struct sx_net sx_net;
 
 /* An activation that is not a batch: an actor's inbox drain, a lane. */
 typedef struct sx_task {
@@ -55,7 +56,7 @@ typedef struct sx_actor_counters {
     _Alignas(64) uint64_t activations, batches, tuples_in, tuples_out, errors;
 } sx_actor_counters;
 
-typedef enum { SX_ROUTE_NEXT, SX_ROUTE_LINK, SX_ROUTE_SINK } sx_route;
+typedef enum { SX_ROUTE_NEXT, SX_ROUTE_SINK } sx_route;
 
 struct sx_actor {
     sx_task drain;
@@ -75,7 +76,8 @@ struct sx_actor {
     sx_lanes *lanes;     /* context-ordered kind */
     sx_route route;
     sx_actor *next;
-    sx_link *link;
+    sx_place_fn place;   /* distributed: where each output tuple goes */
+    void *place_arg;
     uint64_t dup_tokens; /* batches refused by the reorder buffer */
     sx_actor_counters *counters; /* one per worker + one for other threads */
 };
@@ -89,11 +91,17 @@ struct sx_pipeline {
     sx_tokens *tokens;
     sx_sink_fn sink;
     void *sink_arg;
+    /* the last component is not serial: outputs wait here for earlier
+     * tokens, so the sink sees token order */
+    sx_reorder *sink_order;
+    pthread_mutex_t sink_mu;
     sx_outbox *admit; /* the admitting thread's outbox */
-    size_t split;     /* first remote (sender) or first local (receiver) stage */
-    int link_role;    /* 0 none, 1 sender, 2 receiver */
-    char *link_endpoint;
-    sx_link *link;
+    /* distributed runs only (rt->net): paths of each in-flight token
+     * still open (its local path plus parts shipped, not yet acked),
+     * by token & parts_mask */
+    _Atomic uint32_t *parts;
+    uint64_t parts_mask;
+    bool receiving;   /* tokens come from other nodes, not from inject */
     atomic_uint_fast64_t dropped;
     atomic_uint_fast64_t tuples_out;
 };
@@ -106,6 +114,7 @@ struct sx_runtime {
     size_t npipes;
     uint32_t inboxes; /* inbox ids handed out (before start only) */
     bool started;
+    sx_net *net;      /* distributed runs, else NULL */
 };
 
 /* runtime.c */
@@ -135,22 +144,34 @@ int sx_pipeline_prepare(sx_pipeline *p, char *err, size_t errlen);
 /** The last component finished a token: sink, then release or ack. */
 void sx_pipeline_complete(sx_pipeline *p, sx_batch *out, sx_sender *snd);
 
-/* link.c */
-sx_link *sx_link_new_sender(sx_pipeline *p, const char *endpoint, char *err, size_t errlen);
-sx_link *sx_link_new_receiver(sx_pipeline *p, sx_actor *entry, const char *endpoint, char *err,
-                              size_t errlen);
-int sx_link_start(sx_link *l, char *err, size_t errlen);
-/** Worker side of a sender link: ships b (ownership taken). */
-void sx_link_send(sx_link *l, sx_batch *b, sx_sender *snd);
-/** Receiver: token completed here; acknowledge it to the peer. */
-void sx_link_ack(sx_link *l, uint64_t token, sx_sender *snd);
-/** Sender: all tokens acknowledged; send end of input, wait for the
- *  peer's confirmation, stop the link thread. 0 or -1. */
-int sx_link_finish(sx_link *l, sx_outbox *ob);
-/** Receiver: wait until the peer's end of input has drained. 0 or -1. */
-int sx_link_wait(sx_link *l);
-void sx_link_destroy(sx_link **l);
-uint64_t sx_link_batches(const sx_link *l);
-uint64_t sx_link_bad(const sx_link *l);
+/* pipeline.c, distributed runs */
+/** One open path of token finished (its local path at the sink, or a
+ *  shipped part acknowledged); the last one releases the token, or on a
+ *  receiving node reports it done to the net. */
+void sx_pipeline_part_done(sx_pipeline *p, uint64_t token, sx_sender *snd);
+
+/* net.c */
+/** Creates the sockets, starts the net thread; called by
+ *  sx_runtime_start after the pipelines are prepared. 0 or -1. */
+int sx_net_start(sx_net *n, char *err, size_t errlen);
+/** Stops the thread and frees everything; nulls *n. */
+void sx_net_destroy(sx_net **n);
+/** Worker side: out is component a's output; moves the tuples that go
+ *  to other nodes out of it, encodes them and hands them to the net
+ *  thread (which ships each component's parts in token order). */
+void sx_net_boundary(sx_net *n, sx_actor *a, sx_batch *out, sx_sender *snd);
+/** Receiving node: out reached the sink; the net keeps it until the
+ *  source's watermark passes its origin token (ownership taken). */
+void sx_net_sink_put(sx_net *n, sx_pipeline *p, sx_batch *out);
+/** Receiving node: token is done here; acknowledge it upstream. */
+void sx_net_token_done(sx_net *n, sx_pipeline *p, uint64_t token, sx_sender *snd);
+/** Source node: p's tokens are all done; tell every node and wait for
+ *  their confirmations. 0 or -1. */
+int sx_net_finish(sx_net *n, sx_pipeline *p, sx_sender *snd);
+/** The node name as a blob (the net keeps its reference). */
+sx_blob *sx_net_node_blob(sx_net *n);
+/** Batches this node sent and received for pipeline p, and malformed
+ *  ones (n may be NULL: zeros). */
+void sx_net_pipeline_counts(sx_net *n, uint32_t pipeline, uint64_t *batches, uint64_t *bad);
 
 #endif

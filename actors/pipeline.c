@@ -4,9 +4,11 @@
  * The admitting thread (capture, or a test) takes a token per input and
  * sends the batch to the first component through its own outbox. Each
  * component's output goes to the next; the last one's goes to the sink,
- * after which the token is released -- or, on the receiving side of a
- * split pipeline, acknowledged to the peer that owns the token.
- * Routes are resolved at start, once the chain and its split are known.
+ * after which the token is released. In a distributed run a token may
+ * have several open paths (its local one plus the parts shipped to other
+ * nodes): it is released when the last closes, and on a receiving node
+ * it is then acknowledged upstream by the net (net.c).
+ * Routes are resolved at start, once the chain is complete.
  */
 #include "internal.h"
 
@@ -49,29 +51,6 @@ void sx_pipeline_set_sink(sx_pipeline *p, sx_sink_fn fn, void *arg)
     p->sink_arg = arg;
 }
 
-/** Records a split point for either side. */
-static int set_split(sx_pipeline *p, int role, size_t stage, const char *endpoint)
-{
-    if (p->rt->started || p->link_role != 0)
-        return -1;
-    p->link_role = role;
-    p->split = stage;
-    p->link_endpoint = strdup(endpoint);
-    if (!p->link_endpoint)
-        sx_alloc_fail(strlen(endpoint) + 1);
-    return 0;
-}
-
-int sx_pipeline_send_to(sx_pipeline *p, size_t stage, const char *endpoint)
-{
-    return set_split(p, 1, stage, endpoint);
-}
-
-int sx_pipeline_receive_from(sx_pipeline *p, size_t stage, const char *endpoint)
-{
-    return set_split(p, 2, stage, endpoint);
-}
-
 int sx_pipeline_prepare(sx_pipeline *p, char *err, size_t errlen)
 {
     if (p->n == 0) {
@@ -88,23 +67,15 @@ int sx_pipeline_prepare(sx_pipeline *p, char *err, size_t errlen)
         a->route = i + 1 < p->n ? SX_ROUTE_NEXT : SX_ROUTE_SINK;
         a->next = i + 1 < p->n ? p->actors[i + 1] : NULL;
     }
-    if (p->link_role == 0)
+    if (p->sink && p->actors[p->n - 1]->kind != SX_SERIAL) {
+        p->sink_order = sx_reorder_new(1, sx_tokens_window(p->rt->opts.tokens));
+        pthread_mutex_init(&p->sink_mu, NULL);
+    }
+    if (!p->rt->net)
         return 0;
-    if (p->split >= p->n || (p->link_role == 2 && p->split == 0)) {
-        snprintf(err, errlen, "pipeline %s: split at component %zu of %zu", p->name, p->split,
-                 p->n);
-        return -1;
-    }
-    if (p->link_role == 1) {
-        p->link = sx_link_new_sender(p, p->link_endpoint, err, errlen);
-        if (p->link && p->split > 0) {
-            p->actors[p->split - 1]->route = SX_ROUTE_LINK;
-            p->actors[p->split - 1]->link = p->link;
-        }
-    } else {
-        p->link = sx_link_new_receiver(p, p->actors[p->split], p->link_endpoint, err, errlen);
-    }
-    return p->link ? 0 : -1;
+    p->parts_mask = sx_tokens_window(p->rt->opts.tokens) - 1;
+    p->parts = sx_calloc(p->parts_mask + 1, sizeof *p->parts);
+    return 0;
 }
 
 /** The admitting thread's sender (its outbox is made on first use). */
@@ -116,18 +87,22 @@ static sx_sender admit_sender(sx_pipeline *p)
     return snd;
 }
 
-/** Sends an admitted batch to the first component (or straight over the
- *  link when every component is remote). */
+/** Sends an admitted batch to the first component. A distributed run
+ *  stamps the origin (this node, the token) and opens the token's
+ *  local path. */
 static void admit(sx_pipeline *p, sx_batch *b, uint64_t token)
 {
     b->token = token;
     b->pipeline = p->id;
     b->target = 0;
+    if (p->rt->net) {
+        sx_blob_release(&b->origin);
+        b->origin = sx_blob_ref(sx_net_node_blob(p->rt->net));
+        b->origin_token = token;
+        atomic_store_explicit(&p->parts[token & p->parts_mask], 1, memory_order_release);
+    }
     sx_sender snd = admit_sender(p);
-    if (p->link_role == 1 && p->split == 0)
-        sx_link_send(p->link, b, &snd);
-    else
-        sx_actor_deliver(p->actors[0], b, &snd);
+    sx_actor_deliver(p->actors[0], b, &snd);
 }
 
 uint64_t sx_pipeline_inject(sx_pipeline *p, sx_batch *b)
@@ -149,36 +124,50 @@ uint64_t sx_pipeline_offer(sx_pipeline *p, sx_batch *b)
     return token;
 }
 
-void sx_pipeline_complete(sx_pipeline *p, sx_batch *out, sx_sender *snd)
+void sx_pipeline_part_done(sx_pipeline *p, uint64_t token, sx_sender *snd)
 {
-    if (p->sink)
-        p->sink(p->sink_arg, out);
-    atomic_fetch_add_explicit(&p->tuples_out, out->n, memory_order_relaxed);
-    uint64_t token = out->token;
-    sx_batch_destroy(&out);
-    if (p->link_role == 2)
-        sx_link_ack(p->link, token, snd);
+    if (p->rt->net &&
+        atomic_fetch_sub_explicit(&p->parts[token & p->parts_mask], 1, memory_order_acq_rel) != 1)
+        return; /* other paths of the token are still open */
+    if (p->receiving)
+        sx_net_token_done(p->rt->net, p, token, snd);
     else
         sx_tokens_release(p->tokens, token);
 }
 
-int sx_pipeline_finish(sx_pipeline *p)
+void sx_pipeline_complete(sx_pipeline *p, sx_batch *out, sx_sender *snd)
 {
-    if (p->link_role == 2)
-        return -1;
-    sx_tokens_wait_idle(p->tokens);
-    if (p->link_role == 1) {
-        sx_sender snd = admit_sender(p);
-        return sx_link_finish(p->link, snd.ob);
+    atomic_fetch_add_explicit(&p->tuples_out, out->n, memory_order_relaxed);
+    uint64_t token = out->token;
+    if (p->receiving) {
+        sx_net_sink_put(p->rt->net, p, out); /* released in the source's order */
+    } else if (p->sink_order) {
+        pthread_mutex_lock(&p->sink_mu);
+        if (sx_reorder_put(p->sink_order, out) != 0)
+            sx_rt_fatal("a token reached the sink twice");
+        for (sx_batch *b; (b = sx_reorder_take(p->sink_order));) {
+            p->sink(p->sink_arg, b);
+            sx_batch_destroy(&b);
+        }
+        pthread_mutex_unlock(&p->sink_mu);
+    } else {
+        if (p->sink)
+            p->sink(p->sink_arg, out);
+        sx_batch_destroy(&out);
     }
-    return 0;
+    sx_pipeline_part_done(p, token, snd);
 }
 
-int sx_pipeline_wait(sx_pipeline *p)
+int sx_pipeline_finish(sx_pipeline *p)
 {
-    if (p->link_role != 2)
-        return sx_pipeline_finish(p);
-    return sx_link_wait(p->link);
+    if (p->receiving)
+        return -1;
+    sx_tokens_wait_idle(p->tokens);
+    if (p->rt->net) {
+        sx_sender snd = admit_sender(p);
+        return sx_net_finish(p->rt->net, p, &snd);
+    }
+    return 0;
 }
 
 void sx_pipeline_stats_get(sx_pipeline *p, sx_pipeline_stats *out)
@@ -195,10 +184,7 @@ void sx_pipeline_stats_get(sx_pipeline *p, sx_pipeline_stats *out)
     for (size_t i = 0; i < p->n; i++)
         for (unsigned w = 0; w <= p->rt->opts.threads; w++)
             out->errors += p->actors[i]->counters[w].errors;
-    if (p->link) {
-        out->link_batches = sx_link_batches(p->link);
-        out->link_bad = sx_link_bad(p->link);
-    }
+    sx_net_pipeline_counts(p->rt->net, p->id, &out->link_batches, &out->link_bad);
 }
 
 void sx_pipeline_print_stats(sx_pipeline *p, FILE *f)
@@ -224,4 +210,5 @@ void sx_pipeline_print_stats(sx_pipeline *p, FILE *f)
 }
 
 size_t sx_pipeline_length(const sx_pipeline *p) { return p->n; }
+sx_runtime *sx_pipeline_runtime(sx_pipeline *p) { return p->rt; }
 sx_actor *sx_pipeline_actor(sx_pipeline *p, size_t i) { return i < p->n ? p->actors[i] : NULL; }

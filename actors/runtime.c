@@ -6,7 +6,7 @@
  * on a parallel actor. Tagging keeps the hot path free of allocation: a
  * parallel batch is its own activation.
  */
-#include "internal.h"
+#include "net_internal.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -76,9 +76,10 @@ int sx_runtime_start(sx_runtime *rt, char *err, size_t errlen)
         sx_pipeline *p = rt->pipes[i];
         if (sx_pipeline_prepare(p, err, errlen) != 0)
             return -1;
-        if (p->link && sx_link_start(p->link, err, errlen) != 0)
-            return -1;
+        p->receiving = rt->net && !rt->net->source;
     }
+    if (rt->net && sx_net_start(rt->net, err, errlen) != 0)
+        return -1;
     if (sx_sched_start(rt->sched) != 0) {
         snprintf(err, errlen, "cannot start %u worker threads", rt->opts.threads);
         return -1;
@@ -90,13 +91,16 @@ int sx_runtime_start(sx_runtime *rt, char *err, size_t errlen)
 /** Frees one pipeline and its actors (runtime-private). */
 static void pipeline_free(sx_pipeline *p)
 {
-    sx_link_destroy(&p->link);
     for (size_t i = 0; i < p->n; i++)
         sx_actor_destroy(&p->actors[i]);
     free(p->actors);
     sx_outbox_destroy(&p->admit);
     sx_tokens_destroy(&p->tokens);
-    free(p->link_endpoint);
+    free((void *)p->parts);
+    if (p->sink_order) {
+        sx_reorder_destroy(&p->sink_order);
+        pthread_mutex_destroy(&p->sink_mu);
+    }
     free(p->name);
     free(p);
 }
@@ -109,6 +113,7 @@ void sx_runtime_destroy(sx_runtime **rtp)
     sx_sched_stop(rt->sched);
     for (unsigned i = 0; i < rt->opts.threads; i++)
         sx_outbox_destroy((sx_outbox **)sx_sched_slot(rt->sched, i));
+    sx_net_destroy(&rt->net);
     for (size_t i = 0; i < rt->npipes; i++)
         pipeline_free(rt->pipes[i]);
     free(rt->pipes);

@@ -79,8 +79,9 @@ typedef struct sx_activation {
 typedef int (*sx_behaviour_fn)(void *arg, const sx_activation *act, sx_batch *in, sx_batch *out);
 /** The context key of a tuple, hashed to 64 bits. */
 typedef uint64_t (*sx_key_fn)(void *arg, const sx_tuple *t);
-/** Receives the last component's output for one token (in token order
- *  when the last component is serial). The batch is only lent. */
+/** Receives the last component's output for one token, in token order
+ *  (whatever the last component's kind: outputs of a token that finishes
+ *  early wait for the tokens before it). The batch is only lent. */
 typedef void (*sx_sink_fn)(void *arg, const sx_batch *out);
 
 /* ---- pipelines ---- */
@@ -96,14 +97,54 @@ void sx_actor_set_key(sx_actor *a, sx_key_fn fn, void *arg);
 /** Sets the sink of the last component's outputs. */
 void sx_pipeline_set_sink(sx_pipeline *p, sx_sink_fn fn, void *arg);
 
-/** Split point, sending side: components from index `stage` on run in
- *  another process, reached at endpoint (a ZeroMQ tcp address this side
- *  connects to). Call before start. 0 or -1. */
-int sx_pipeline_send_to(sx_pipeline *p, size_t stage, const char *endpoint);
-/** Split point, receiving side: this process runs components from
- *  `stage` on, fed by the peer that connects to endpoint (bound here).
- *  It injects nothing itself. Call before start. 0 or -1. */
-int sx_pipeline_receive_from(sx_pipeline *p, size_t stage, const char *endpoint);
+/* ---- distribution (net.c) ----
+ *
+ * A node of a multi-host run: every node binds one ROUTER socket (its
+ * inbox from other nodes) and connects one DEALER to every other node.
+ * A component's output tuples that its placement function sends to
+ * another node are encoded and shipped there; that node continues the
+ * pipeline from the next component. Tokens stay with the node that
+ * admitted them (the source) until every node that received a part of
+ * the token has finished it and acknowledged; unacknowledged parts are
+ * resent when a peer reconnects, and duplicates are dropped, so a
+ * receiving node's restart loses nothing admitted. Outputs that reach a
+ * receiving node's sink are released in the source's token order. */
+
+typedef struct sx_net_opts {
+    const char *node;             /* this node's name: one of names[] */
+    const char *const *names;     /* every node of the deployment */
+    const char *const *endpoints; /* where each is reached; NULL = not reachable */
+    const bool *sources;          /* which nodes admit inputs */
+    const char *const *keys;      /* Z85 CurveZMQ public keys, or NULL: no CurveZMQ */
+    size_t n;
+    const char *bind;             /* where this node binds; NULL = it never receives */
+    const char *public_key, *secret_key; /* this node's pair, with keys */
+} sx_net_opts;
+
+/** Makes rt one node of a distributed run (before start). The options
+ *  are copied. 0, or -1 with a message. */
+int sx_runtime_set_net(sx_runtime *rt, const sx_net_opts *o, char *err, size_t errlen);
+/** True when sx_runtime_set_net was called. */
+bool sx_runtime_distributed(const sx_runtime *rt);
+/** Index of the node called name[0..len) when it is another node of the
+ *  deployment, else -1 (this node, an unknown name, or no deployment). */
+int sx_runtime_node_index(const sx_runtime *rt, const char *name, size_t len);
+
+/** Where a component's output tuple goes: a node index from
+ *  sx_runtime_node_index, or -1 to stay on this node. Runs on workers;
+ *  must be thread-safe and cheap. */
+typedef int (*sx_place_fn)(void *arg, const sx_tuple *t);
+/** Places the outputs of component comp (before start; distributed
+ *  runtimes only). 0 or -1. */
+int sx_pipeline_set_placement(sx_pipeline *p, size_t comp, sx_place_fn fn, void *arg);
+/** A receiving node: waits until every source node has finished every
+ *  pipeline and everything received here is done and written. 0, or -1
+ *  when the node failed. */
+int sx_runtime_wait_sources(sx_runtime *rt);
+/** Prints per-peer link statistics (nothing when single-node). */
+void sx_runtime_print_net(const sx_runtime *rt, FILE *f);
+/** Writes the link statistics as a JSON array ("[]" when single-node). */
+void sx_runtime_net_json(const sx_runtime *rt, FILE *f);
 
 /** Admits b (ownership taken): waits for a token, stamps it and sends b
  *  to the first component. Returns the token. One thread at a time. */
@@ -111,25 +152,26 @@ uint64_t sx_pipeline_inject(sx_pipeline *p, sx_batch *b);
 /** Admits b only if a token is free now; else destroys b, counts the drop
  *  and returns 0 (live capture). */
 uint64_t sx_pipeline_offer(sx_pipeline *p, sx_batch *b);
-/** End of input: waits until every admitted token has completed (through
- *  a link: been acknowledged by the peer), then tells the peer. 0 or -1. */
+/** End of input: waits until every admitted token has completed
+ *  (distributed: every part of it acknowledged by the nodes that got
+ *  one), then tells every other node and waits for their confirmation.
+ *  0, or -1 when the network failed. */
 int sx_pipeline_finish(sx_pipeline *p);
-/** Receiving side: waits until the peer has finished and every token it
- *  sent has completed here. 0, or -1 if the link failed. */
-int sx_pipeline_wait(sx_pipeline *p);
 
 typedef struct sx_pipeline_stats {
     uint64_t admitted, completed, max_in_flight, dropped, bad_releases;
     uint64_t tuples_out;   /* tuples the last component emitted */
     uint64_t errors;       /* behaviour errors, all components */
-    uint64_t link_batches; /* batches over the link (either side) */
-    uint64_t link_bad;     /* malformed batches received and dropped */
+    uint64_t link_batches; /* batches sent to or received from other nodes */
+    uint64_t link_bad;     /* malformed batches received and dropped (node-wide) */
 } sx_pipeline_stats;
 void sx_pipeline_stats_get(sx_pipeline *p, sx_pipeline_stats *out);
 /** Prints a per-component table (activations, batches, tuples in/out,
  *  errors, reorder peak) to f. */
 void sx_pipeline_print_stats(sx_pipeline *p, FILE *f);
 size_t sx_pipeline_length(const sx_pipeline *p);
+/** The runtime that owns p. */
+sx_runtime *sx_pipeline_runtime(sx_pipeline *p);
 sx_actor *sx_pipeline_actor(sx_pipeline *p, size_t i);
 
 #endif

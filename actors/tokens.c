@@ -89,8 +89,11 @@ static uint64_t issue(sx_tokens *tk)
     uint64_t now = atomic_fetch_add_explicit(&tk->in_flight, 1, memory_order_seq_cst) + 1;
     if (now > atomic_load_explicit(&tk->max_in_flight, memory_order_relaxed))
         atomic_store_explicit(&tk->max_in_flight, now, memory_order_relaxed);
-    uint64_t t = atomic_fetch_add_explicit(&tk->next, 1, memory_order_relaxed);
+    /* the slot first, then next: sx_tokens_floor reads next and must see
+     * every token below it in the ring */
+    uint64_t t = atomic_load_explicit(&tk->next, memory_order_relaxed);
     atomic_store_explicit(&tk->ring[t & tk->mask], t, memory_order_release);
+    atomic_store_explicit(&tk->next, t + 1, memory_order_release);
     return t;
 }
 
@@ -161,6 +164,16 @@ void sx_tokens_stats_get(sx_tokens *tk, sx_tokens_stats *out)
     out->refused = atomic_load(&tk->refused);
     out->bad_releases = atomic_load(&tk->bad_releases);
     out->limit = tk->limit;
+}
+
+uint64_t sx_tokens_floor(sx_tokens *tk, uint64_t *cursor)
+{
+    uint64_t next = atomic_load_explicit(&tk->next, memory_order_acquire);
+    uint64_t t = *cursor;
+    while (t < next && atomic_load_explicit(&tk->ring[t & tk->mask], memory_order_acquire) != t)
+        t++;
+    *cursor = t;
+    return t;
 }
 
 uint64_t sx_tokens_stats_last(sx_tokens *tk)

@@ -42,6 +42,10 @@ uint64_t sx_tokens_in_flight(sx_tokens *tk);
 /** The window: limit rounded up to a power of two. No two in-flight
  *  tokens differ by this much or more. */
 uint64_t sx_tokens_window(uint32_t limit);
+/** Lowest token still in flight, or the next token to issue when none
+ *  is: every token below it has completed. *cursor (start at 1) keeps
+ *  the scan incremental; one thread at a time per cursor. */
+uint64_t sx_tokens_floor(sx_tokens *tk, uint64_t *cursor);
 /** The last token issued (0 before the first). */
 uint64_t sx_tokens_stats_last(sx_tokens *tk);
 void sx_tokens_stats_get(sx_tokens *tk, sx_tokens_stats *out);

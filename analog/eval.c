@@ -690,6 +690,16 @@ int analog_eval_behaviour(void *arg, const sx_activation *act, sx_batch *in, sx_
     return r.failed ? -1 : 0;
 }
 
+int analog_eval_place(void *arg, const sx_tuple *t)
+{
+    const plan_comp *c = arg;
+    if (t->n == 0 || (t->vals[0].kind != SX_STR && t->vals[0].kind != SX_BYTES) ||
+        !t->vals[0].u.blob)
+        return -1;
+    return sx_runtime_node_index(c->rt, (const char *)t->vals[0].u.blob->data,
+                                 t->vals[0].u.blob->len);
+}
+
 uint64_t analog_eval_key(void *arg, const sx_tuple *t)
 {
     const plan_comp *c = arg;

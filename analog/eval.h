@@ -23,4 +23,8 @@ int analog_eval_behaviour(void *comp, const sx_activation *act, sx_batch *in, sx
  *  relation is one of comp's context_keys, else 0. */
 uint64_t analog_eval_key(void *comp, const sx_tuple *t);
 
+/** sx_place_fn: the node that t's location (@ attribute, a node name)
+ *  names when it is another node of the deployment, else -1 (stay). */
+int analog_eval_place(void *comp, const sx_tuple *t);
+
 #endif

@@ -116,6 +116,8 @@ typedef struct plan_comp {
     plan_call **calls;       /* every call site, in site order */
     uint32_t ncalls;
     bool stateful;           /* some call site keeps state */
+    bool places;             /* some rule's head location is not the event's */
+    sx_runtime *rt;          /* set by install: resolves node names */
     struct analog_plan *plan;
     /* counters */
     atomic_ullong fn_errors, type_errors, arith_errors;

@@ -615,10 +615,34 @@ static sx_order order_of(analog_kind k)
     return SX_SERIAL;
 }
 
+/** True when r's head location is anything but the slot its event's
+ *  location bound: the rule may place its tuple on another node. */
+static bool rule_places(const plan_rule *r)
+{
+    if (r->nhead == 0)
+        return false;
+    const plan_expr *h = r->head[0];
+    for (uint32_t s = 0; s < r->nsteps; s++)
+        if (r->steps[s].kind == PS_BIND_ARG && r->steps[s].arg == 0)
+            return h->kind != PX_SLOT || h->slot != r->steps[s].slot;
+    return true;
+}
+
+/** Marks the components whose outputs may go to another node. */
+static void mark_placing(analog_plan *plan)
+{
+    for (uint32_t i = 0; i < plan->ncomps; i++)
+        for (uint32_t k = 0; k < plan->comps[i].nrules; k++)
+            plan->comps[i].places |= rule_places(&plan->comps[i].rules[k]);
+}
+
 int analog_plan_install(analog_plan *plan, sx_pipeline *pl, char *err, size_t errlen)
 {
+    mark_placing(plan);
+    sx_runtime *rt = sx_pipeline_runtime(pl);
     for (uint32_t i = 0; i < plan->ncomps; i++) {
         plan_comp *c = &plan->comps[i];
+        c->rt = rt;
         sx_order kind = order_of(c->kind);
         sx_actor *a = sx_pipeline_add(pl, c->name, kind, analog_eval_behaviour, c);
         if (!a) {
@@ -627,6 +651,11 @@ int analog_plan_install(analog_plan *plan, sx_pipeline *pl, char *err, size_t er
         }
         if (kind == SX_PARALLEL_CONTEXT || kind == SX_SERIAL_CONTEXT)
             sx_actor_set_key(a, analog_eval_key, c);
+        if (c->places && sx_runtime_distributed(rt) &&
+            sx_pipeline_set_placement(pl, i, analog_eval_place, c) != 0) {
+            snprintf(err, errlen, "cannot place the outputs of component '%s'", c->name);
+            return -1;
+        }
     }
     return 0;
 }

@@ -33,5 +33,7 @@ int cli_plan(int argc, char **argv);
 int cli_functions(int argc, char **argv);
 /** `scalanytics gen`: see cli/gen.c. */
 int cli_gen(int argc, char **argv);
+/** `scalanytics keygen`: see cli/keygen.c. */
+int cli_keygen(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"functions", cli_functions, "list the f_* functions programs can call"},
     {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
     {"gen", cli_gen, "write synthetic traces with ground truth (gen smtp)"},
+    {"keygen", cli_keygen, "write a CurveZMQ key pair for a node of a deployment"},
 };
 
 /** Prints the top-level help. */

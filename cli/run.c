@@ -21,6 +21,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "actors/deploy.h"
 #include "capture/progress.h"
 #include "capture/source.h"
 #include "analog/settings.h"
@@ -124,6 +125,7 @@ typedef struct run_opts {
     sx_runtime_opts rt;
     cli_program_opts prog;
     const char *tuples, *out, *stats_json, *publish;
+    const char *deploy, *key; /* --deploy FILE, --key FILE */
     int stats;
     size_t max_bytes;
     unsigned subscribers;
@@ -156,11 +158,25 @@ static void run_usage(FILE *f)
         "\n"
         "capture options:\n"
         "  -f, --filter EXPR       a BPF filter, e.g. 'tcp port 25'\n"
-        "      --node NAME         the location @N of captured packets (default local)\n"
+        "      --node NAME         the location @N of captured packets (default local);\n"
+        "                          with --deploy, this node's name in the deployment\n"
         "      --snaplen N         bytes captured per packet, live (default 262144)\n"
         "      --no-promisc        do not put the interface in promiscuous mode\n"
         "      --buffer-size MIB   kernel capture buffer, live\n"
         "      --immediate         deliver live packets at once (no batching)\n"
+        "\n"
+        "distribution (several processes or hosts run one program):\n"
+        "      --deploy FILE       the deployment: node names, endpoints, groups, keys\n"
+        "                          (format in deploy/README.md); every node runs the\n"
+        "                          same program with its own --node. A rule whose head\n"
+        "                          location names another node (A = \"collector\", or\n"
+        "                          A = f_partition(KEY, \"group\")) ships the tuple\n"
+        "                          there and that node continues with the next\n"
+        "                          component. A node marked 'source' reads --read or\n"
+        "                          --interface; the others give no input, receive, and\n"
+        "                          exit when every source has finished\n"
+        "      --key FILE          this node's CurveZMQ key pair (scalanytics keygen),\n"
+        "                          needed when the deployment lists keys\n"
         "\n"
         "options:\n"
         "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
@@ -242,7 +258,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"node", required_argument, 0, 'n'}, {"snaplen", required_argument, 0, 'L'},
         {"no-promisc", no_argument, 0, 'X'}, {"buffer-size", required_argument, 0, 'B'},
         {"immediate", no_argument, 0, 'I'}, {"set", required_argument, 0, 'E'},
-        {"config", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"config", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
+        {"deploy", required_argument, 0, 'D'}, {"key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
     unsigned long long v;
     int c;
     optind = 1;
@@ -273,6 +290,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
                 return 2;
             break;
         case 'N': if (num("--subscribers", optarg, 1000, &v)) return 2; o->subscribers = (unsigned)v; break;
+        case 'D': o->deploy = optarg; break;
+        case 'K': o->key = optarg; break;
         case 'h': return 1;
         default: return 2;
         }
@@ -286,6 +305,12 @@ static int run_parse(int argc, char **argv, run_opts *o)
         return 2;
     }
     int inputs = !!o->tuples + !!o->cap.path + !!o->cap.interface;
+    if (o->deploy && !o->cap.node) {
+        fprintf(stderr, "scalanytics run: --deploy needs --node NAME (this node's name)\n");
+        return 2;
+    }
+    if (o->deploy && inputs <= 1)
+        return 0; /* whether this node needs an input, the deployment says */
     if (inputs != 1) {
         fprintf(stderr, "scalanytics run: %s: give exactly one of --read FILE, --interface IF, "
                         "--tuples FILE\n", inputs ? "several inputs" : "no input");
@@ -455,6 +480,7 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
             analog_plan_print_stats(progs[i].plan, stderr);
     }
     analog_counters_report(stderr);
+    sx_runtime_print_net(rt, stderr);
     if (o->stats && !o->stats_json) {
         sx_runtime_print_stats(rt, stderr);
         fn_traffic_report(stderr);
@@ -464,6 +490,8 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         fn_traffic_json(js);
         fprintf(js, ", \"counters\": ");
         analog_counters_json(js);
+        fprintf(js, ", \"links\": ");
+        sx_runtime_net_json(rt, js);
         if (cap) {
             fprintf(js, ", \"capture\": ");
             sx_capture_stats_json(&cs, js);
@@ -475,13 +503,52 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
     return 0;
 }
 
+/** Makes rt this node of deployment d. 0, or -1 with a message. */
+static int setup_net(const run_opts *o, const sx_deploy *d, sx_runtime *rt)
+{
+    const char **names = sx_calloc(d->n, sizeof *names), **eps = sx_calloc(d->n, sizeof *eps);
+    const char **keys = sx_calloc(d->n, sizeof *keys);
+    bool *sources = sx_calloc(d->n, sizeof *sources);
+    for (size_t i = 0; i < d->n; i++) {
+        names[i] = d->nodes[i].name;
+        eps[i] = d->nodes[i].endpoint;
+        keys[i] = d->nodes[i].public_key;
+        sources[i] = d->nodes[i].source;
+    }
+    char pub[41] = "", sec[41] = "", err[300];
+    int rc = 0;
+    if (d->curve && sx_keys_load(o->key, pub, sec, err, sizeof err) != 0)
+        rc = -1;
+    const sx_deploy_node *me = &d->nodes[sx_deploy_find(d, o->cap.node)];
+    if (rc == 0 && d->curve && strcmp(pub, me->public_key) != 0) {
+        snprintf(err, sizeof err, "%s holds a key pair whose public key is not node %s's in the "
+                 "deployment", o->key, me->name);
+        rc = -1;
+    }
+    sx_net_opts no = {.node = o->cap.node, .names = names, .endpoints = eps,
+                      .sources = sources, .keys = d->curve ? keys : NULL, .n = d->n,
+                      .bind = me->bind, .public_key = pub, .secret_key = sec};
+    if (rc == 0)
+        rc = sx_runtime_set_net(rt, &no, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "scalanytics run: %s\n", err);
+    free(names), free(eps), free(keys), free(sources);
+    return rc;
+}
+
 /** Builds, runs and reports; returns the exit status. */
-static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *out)
+static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *out,
+                        const sx_deploy *d)
 {
     char err[256];
     sx_runtime *rt = sx_runtime_new(&o->rt, err, sizeof err);
     if (!rt) {
         fprintf(stderr, "scalanytics run: %s\n", err);
+        return 1;
+    }
+    bool receive_only = d && !d->nodes[sx_deploy_find(d, o->cap.node)].source;
+    if (d && setup_net(o, d, rt) != 0) {
+        sx_runtime_destroy(&rt);
         return 1;
     }
     sx_pipeline **pipes = sx_calloc(np, sizeof *pipes);
@@ -502,7 +569,7 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         }
     }
     sx_capture *cap = NULL;
-    if (status == 0 && !o->tuples) {
+    if (status == 0 && !o->tuples && !receive_only) {
         cap = sx_capture_open(&o->cap, err, sizeof err);
         if (!cap) {
             fprintf(stderr, "scalanytics run: %s\n", err);
@@ -522,10 +589,21 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         sigaction(SIGINT, &sa, NULL);
         double t0 = now_s();
         uint64_t inputs = 0;
-        long bad = cap ? admit_capture(cap, o->cap.interface != NULL, pipes, np, &inputs)
-                       : admit_all(o, pipes, np, &inputs);
-        for (size_t i = 0; i < np; i++)
-            sx_pipeline_finish(pipes[i]);
+        long bad = 0;
+        if (receive_only) {
+            if (sx_runtime_wait_sources(rt) != 0) {
+                fprintf(stderr, "scalanytics run: the node's network failed\n");
+                status = 1;
+            }
+        } else {
+            bad = cap ? admit_capture(cap, o->cap.interface != NULL, pipes, np, &inputs)
+                      : admit_all(o, pipes, np, &inputs);
+            for (size_t i = 0; i < np; i++)
+                if (sx_pipeline_finish(pipes[i]) != 0) {
+                    fprintf(stderr, "scalanytics run: the node's network failed\n");
+                    status = 1;
+                }
+        }
         double secs = now_s() - t0;
         signal(SIGINT, SIG_DFL);
         if (summary(o, rt, pipes, sinks, progs, np, inputs, bad, secs, cap) != 0 || bad != 0)
@@ -592,6 +670,38 @@ static void close_publish(run_output *out)
     free(out->membuf);
 }
 
+/** Loads --deploy, checks this node against it (its name, whether it
+ *  reads input, its key) and makes it current for f_partition. Returns
+ *  0, or the exit status. */
+static int load_deploy(const run_opts *o, sx_deploy **out)
+{
+    char err[400];
+    sx_deploy *d = sx_deploy_load(o->deploy, err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "scalanytics run: %s\n", err);
+        return 1;
+    }
+    int me = sx_deploy_find(d, o->cap.node);
+    bool input = o->tuples || o->cap.path || o->cap.interface;
+    const char *why = NULL;
+    if (me < 0)
+        why = "is not a node of the deployment";
+    else if (d->nodes[me].source && !input)
+        why = "is a source: give it --read, --interface or --tuples";
+    else if (!d->nodes[me].source && input)
+        why = "only receives (it is not marked 'source'): give it no input";
+    else if (d->curve && !o->key)
+        why = "needs --key FILE: the deployment uses CurveZMQ keys";
+    if (why) {
+        fprintf(stderr, "scalanytics run: node '%s' %s (%s)\n", o->cap.node, why, o->deploy);
+        sx_deploy_free(&d);
+        return 2;
+    }
+    sx_deploy_set_current(d);
+    *out = d;
+    return 0;
+}
+
 int cli_run(int argc, char **argv)
 {
     run_opts o;
@@ -602,6 +712,11 @@ int cli_run(int argc, char **argv)
         run_usage(rc == 1 ? stdout : stderr);
         cli_program_opts_free(&o.prog);
         return rc == 1 ? 0 : 2;
+    }
+    sx_deploy *d = NULL;
+    if (o.deploy && (rc = load_deploy(&o, &d)) != 0) {
+        cli_program_opts_free(&o.prog);
+        return rc;
     }
     size_t np = (size_t)(argc - optind);
     cli_program *progs = sx_calloc(np, sizeof *progs);
@@ -620,7 +735,7 @@ int cli_run(int argc, char **argv)
     if (status == 0 && o.publish && open_publish(&out, o.publish, o.subscribers) != 0)
         status = 1;
     if (status == 0)
-        status = run_programs(&o, progs, np, &out);
+        status = run_programs(&o, progs, np, &out, d);
     close_publish(&out);
     if (out.f && out.f != stdout && fclose(out.f) != 0) {
         fprintf(stderr, "scalanytics run: writing %s: %s\n", o.out, strerror(errno));
@@ -633,5 +748,7 @@ int cli_run(int argc, char **argv)
         cli_program_free(&progs[i]);
     free(progs);
     cli_program_opts_free(&o.prog);
+    sx_deploy_set_current(NULL);
+    sx_deploy_free(&d);
     return status;
 }

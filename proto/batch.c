@@ -144,6 +144,7 @@ void sx_batch_copy_header(sx_batch *dst, const sx_batch *src)
     dst->token = src->token;
     dst->flags = src->flags;
     dst->time_ns = src->time_ns;
+    dst->origin_token = src->origin_token;
     if (dst->origin == src->origin)
         return;
     sx_blob_release(&dst->origin);
@@ -153,7 +154,8 @@ void sx_batch_copy_header(sx_batch *dst, const sx_batch *src)
 bool sx_batch_equal(const sx_batch *a, const sx_batch *b)
 {
     if (a->pipeline != b->pipeline || a->target != b->target || a->token != b->token ||
-        a->flags != b->flags || a->time_ns != b->time_ns || a->n != b->n)
+        a->flags != b->flags || a->time_ns != b->time_ns || a->n != b->n ||
+        a->origin_token != b->origin_token)
         return false;
     /* NULL and an empty origin both mean "local" (the wire cannot tell). */
     if (!sx_blob_equal(a->origin, b->origin))

@@ -26,6 +26,7 @@ typedef struct sx_batch {
     uint32_t flags;
     int64_t time_ns;  /* packet time of the causing input */
     sx_blob *origin;  /* node that admitted the token; NULL = local */
+    uint64_t origin_token; /* the token there; 0 = local (same as token) */
     uint32_t n, cap;
     sx_tuple *tuples;
     /* Reserved for the runtime (intrusive queue link, join record);

@@ -252,6 +252,7 @@ static int encode_batch(arena *a, const sx_batch *b, Sx__Batch *out, char *err, 
     out->origin = blob_field(b->origin);
     out->flags = b->flags;
     out->time_ns = b->time_ns;
+    out->origin_token = b->origin_token;
     out->n_tuples = b->n;
     out->tuples = arena_alloc(a, b->n * sizeof *out->tuples);
     Sx__Tuple *nodes = arena_alloc(a, b->n * sizeof *nodes);
@@ -533,6 +534,7 @@ static sx_batch *decode_batch(const Sx__Batch *in, char *err, size_t errlen)
     b->target = in->target;
     b->flags = in->flags;
     b->time_ns = in->time_ns;
+    b->origin_token = in->origin_token;
     b->origin = in->origin.len ? blob_of(in->origin) : NULL;
     for (size_t i = 0; i < in->n_tuples; i++) {
         if (decode_tuple(in->tuples[i], i, b, err, errlen) < 0) {

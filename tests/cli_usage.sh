@@ -22,5 +22,5 @@ expect 2 "needs --endpoint" demo --role send
 expect 2 "--role is local, send or receive" demo --role sideways
 expect 2 "unexpected argument 'extra'" demo extra
 expect 1 "cannot write" demo --count 10 --output /nonexistent/dir/out
-expect 1 "link at tcp://999.1.1.1:1" demo --role receive --endpoint tcp://999.1.1.1:1
+expect 1 "cannot bind tcp://999.1.1.1:1" demo --role receive --endpoint tcp://999.1.1.1:1
 exit $fail
