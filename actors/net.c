@@ -44,6 +44,7 @@ enum {
     HEARTBEAT_MS = 1000,
     HEARTBEAT_TIMEOUT_MS = 5000,
     MAX_POLL = 1024,
+    BIND_TRIES = 100, /* every 100 ms */
 };
 #define WATERMARK_EVERY_S 0.002 /* a source sends its watermark at most this often */
 #define FINISH_REPORT_S 5.0     /* how often a waiting source says who it waits for */
@@ -238,10 +239,19 @@ static int open_router(sx_net *n, char *err, size_t errlen)
                                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
                                "router", 0);
-    if (zmq_bind(n->router, n->bind) != 0) {
-        snprintf(err, errlen, "node %s cannot bind %s: %s", n->nodes[n->self].name, n->bind,
-                 zmq_strerror(errno));
-        return -1;
+    /* a node restarted at once may find its port still held (a
+     * reconnecting peer's socket, the old process's last moments):
+     * retry for a while before giving up */
+    for (int tries = 0; zmq_bind(n->router, n->bind) != 0; tries++) {
+        if (errno != EADDRINUSE || tries == BIND_TRIES) {
+            snprintf(err, errlen, "node %s cannot bind %s: %s", n->nodes[n->self].name, n->bind,
+                     zmq_strerror(errno));
+            return -1;
+        }
+        if (tries == 0)
+            fprintf(stderr, "scalanytics: %s is in use; retrying for %d s\n", n->bind,
+                    BIND_TRIES / 10);
+        usleep(100 * 1000);
     }
     return 0;
 }
@@ -382,9 +392,11 @@ void sx_net_boundary(sx_net *n, sx_actor *a, sx_batch *out, sx_sender *snd)
             sx_rt_fatal(err);
         sx_batch_destroy(&per_node[i]);
     }
-    if (nodes)
-        atomic_fetch_add_explicit(&a->pipe->parts[out->token & a->pipe->parts_mask], nodes,
-                                  memory_order_acq_rel);
+    /* one more open path for the message itself, closed once the net
+     * thread has shipped it: the token cannot finish (and its ring slot
+     * be reused by a later token) while the message waits for its turn */
+    atomic_fetch_add_explicit(&a->pipe->parts[out->token & a->pipe->parts_mask], nodes + 1,
+                              memory_order_acq_rel);
     if (per_node != stack)
         free(per_node);
     to_net(n, m, snd);
@@ -423,7 +435,8 @@ static void ship(sx_net *n, net_msg *m)
             fprintf(stderr, "scalanytics: node %s has no endpoint: a part for it is dropped\n",
                     pe->name);
             free(pt->buf);
-            sx_pipeline_part_done(p, m->token, &(sx_sender){n->rt, n->ob, NULL, n->rt->opts.threads});
+            sx_pipeline_part_done(p, m->token,
+                                  &(sx_sender){n->rt, n->ob, NULL, n->rt->opts.threads});
             continue;
         }
         out_part *op = sx_calloc(1, sizeof *op);
@@ -450,10 +463,12 @@ static void boundary_in(sx_net *n, net_msg *m)
     sx_pipeline *p = n->rt->pipes[m->pipeline];
     net_ring *r = &n->pipes[m->pipeline].rings[m->comp];
     r->slot[m->token & p->parts_mask] = m;
+    sx_sender snd = {.rt = n->rt, .ob = n->ob, .w = NULL, .slot = n->rt->opts.threads};
     for (net_msg *x; (x = r->slot[r->next & p->parts_mask]) && x->token == r->next;) {
         r->slot[r->next & p->parts_mask] = NULL;
         r->next++;
         ship(n, x);
+        sx_pipeline_part_done(p, x->token, &snd);
         free(x);
     }
 }
@@ -897,10 +912,13 @@ static void peer_event(sx_net *n, uint32_t i)
     uint16_t ev;
     if (monitor_event(pe->mon, &ev) != 0)
         return;
+    if (getenv("SX_NET_DEBUG"))
+        fprintf(stderr, "net: peer %s event 0x%x (handshaken %d down %d, %zu unacked)\n", pe->name,
+                ev, pe->handshaken, pe->down, pe->unacked.n);
     if (ev == ZMQ_EVENT_DISCONNECTED) {
         pe->down = true;
     } else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        if (pe->handshaken && pe->down) {
+        if (pe->down) { /* parts sent into the lost connection may be gone */
             pe->reconnects++;
             resend(n, pe);
         }
@@ -1089,10 +1107,12 @@ void sx_runtime_print_net(const sx_runtime *rt, FILE *f)
     sx_net *n = rt->net;
     if (!n)
         return;
+    uint64_t bad = atomic_load(&n->bad_frames);
+    for (size_t k = 0; k < rt->npipes; k++)
+        bad += atomic_load(&n->pipes[k].bad);
     fprintf(f, "node %s (%s): %llu malformed frames, %llu unknown peers, %llu refused "
                "handshakes, %llu keys refused\n",
-            n->nodes[n->self].name, n->source ? "source" : "receiver",
-            (unsigned long long)atomic_load(&n->bad_frames),
+            n->nodes[n->self].name, n->source ? "source" : "receiver", (unsigned long long)bad,
             (unsigned long long)atomic_load(&n->unknown_peers),
             (unsigned long long)atomic_load(&n->failed_handshakes),
             (unsigned long long)atomic_load(&n->refused_keys));
@@ -1112,7 +1132,19 @@ void sx_runtime_print_net(const sx_runtime *rt, FILE *f)
 void sx_runtime_net_json(const sx_runtime *rt, FILE *f)
 {
     sx_net *n = rt->net;
-    fputc('[', f);
+    if (!n) {
+        fputs("null", f);
+        return;
+    }
+    uint64_t bad = atomic_load(&n->bad_frames);
+    for (size_t k = 0; k < rt->npipes; k++)
+        bad += atomic_load(&n->pipes[k].bad);
+    fprintf(f, "{\"node\": \"%s\", \"source\": %s, \"malformed\": %llu, \"unknown_peers\": %llu, "
+               "\"failed_handshakes\": %llu, \"refused_keys\": %llu, \"links\": [",
+            n->nodes[n->self].name, n->source ? "true" : "false", (unsigned long long)bad,
+            (unsigned long long)atomic_load(&n->unknown_peers),
+            (unsigned long long)atomic_load(&n->failed_handshakes),
+            (unsigned long long)atomic_load(&n->refused_keys));
     bool first = true;
     for (size_t i = 0; n && i < n->n; i++) {
         const net_peer *pe = &n->nodes[i];
@@ -1128,7 +1160,7 @@ void sx_runtime_net_json(const sx_runtime *rt, FILE *f)
                 (unsigned long long)pe->duplicates);
         first = false;
     }
-    fputc(']', f);
+    fputs("]}", f);
 }
 
 /* -------------------------------------------------------- teardown */

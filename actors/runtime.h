@@ -143,7 +143,10 @@ int sx_pipeline_set_placement(sx_pipeline *p, size_t comp, sx_place_fn fn, void 
 int sx_runtime_wait_sources(sx_runtime *rt);
 /** Prints per-peer link statistics (nothing when single-node). */
 void sx_runtime_print_net(const sx_runtime *rt, FILE *f);
-/** Writes the link statistics as a JSON array ("[]" when single-node). */
+/** Writes the node's network statistics as a JSON object: node,
+ *  source, malformed, unknown_peers, failed_handshakes, refused_keys
+ *  and "links" (per peer: sent, acked, resent, reconnects, received,
+ *  duplicates, bytes); "null" when single-node. */
 void sx_runtime_net_json(const sx_runtime *rt, FILE *f);
 
 /** Admits b (ownership taken): waits for a token, stamps it and sends b

@@ -490,7 +490,7 @@ static int summary(const run_opts *o, sx_runtime *rt, sx_pipeline **pipes, run_s
         fn_traffic_json(js);
         fprintf(js, ", \"counters\": ");
         analog_counters_json(js);
-        fprintf(js, ", \"links\": ");
+        fprintf(js, ", \"net\": ");
         sx_runtime_net_json(rt, js);
         if (cap) {
             fprintf(js, ", \"capture\": ");

@@ -153,6 +153,20 @@ target_link_libraries(test_gen_smtp PRIVATE sxtools PkgConfig::PCAP)
 add_test(NAME gen.tools COMMAND test_gen_smtp units)
 add_test(NAME gen.smtp COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/gen_smtp.sh $<TARGET_FILE:scalanytics> $<TARGET_FILE:test_gen_smtp>)
 
+# Multi-process pipelines (issue 6): programs/smtp_split.analog over
+# loopback -- one and two analyzers, an analyzer killed and restarted,
+# hostile peers, CurveZMQ keys -- against the single-process run.
+add_executable(net_probe tests/net_probe.c)
+target_link_libraries(net_probe PRIVATE PkgConfig::ZMQ)
+if(SX_SANITIZE STREQUAL "")
+  set(sx_split_mails 300)
+else()
+  set(sx_split_mails 80)
+endif()
+add_test(NAME net.split_smtp COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/split_smtp.sh
+         $<TARGET_FILE:scalanytics> $<TARGET_FILE:net_probe> ${sx_split_mails})
+set_tests_properties(net.split_smtp PROPERTIES TIMEOUT 400 RUN_SERIAL TRUE)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
