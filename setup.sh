@@ -14,6 +14,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   libnids-dev libnet1-dev libglib2.0-dev libosip2-dev libsvm-dev libpcre2-dev)
+# The Docker lab's test (tests/docker_lab.sh) drives Debian's docker-compose;
+# it is only worth installing where a Docker engine is.
+if command -v dockerd >/dev/null 2>&1; then packages+=(docker-compose); fi
 
 install_missing() {
   local missing=() p

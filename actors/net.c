@@ -46,6 +46,7 @@ enum {
     MAX_POLL = 1024,
     BIND_TRIES = 100, /* every 100 ms */
 };
+#define NET_MAX_FRAME (256ll << 20) /* bytes: a batch of a few 64 MiB mails fits */
 #define WATERMARK_EVERY_S 0.002 /* a source sends its watermark at most this often */
 #define FINISH_REPORT_S 5.0     /* how often a waiting source says who it waits for */
 
@@ -205,6 +206,10 @@ static void *net_socket(sx_net *n, int type)
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
     zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+    /* a peer (or garbage posing as one) cannot make this node allocate
+     * more than this for one frame: the connection is dropped instead */
+    int64_t max = NET_MAX_FRAME;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     return s;
 }
 

@@ -33,6 +33,10 @@ int cli_plan(int argc, char **argv);
 int cli_functions(int argc, char **argv);
 /** `scalanytics gen`: see cli/gen.c. */
 int cli_gen(int argc, char **argv);
+/** `scalanytics train-bayes`: see cli/train_bayes.c. */
+int cli_train_bayes(int argc, char **argv);
+/** `scalanytics classify`: see cli/classify.c. */
+int cli_classify(int argc, char **argv);
 /** `scalanytics keygen`: see cli/keygen.c. */
 int cli_keygen(int argc, char **argv);
 

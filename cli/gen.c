@@ -14,9 +14,22 @@
 
 #include "capture/progress.h"
 #include "cli.h"
+#include "cli/corpus.h"
+#include "proto/alloc.h"
 #include "tools/gen_smtp.h"
 
 #define PROGRESS_PACKETS 4096 /* packets between progress updates */
+#define REPLAY_PATHS_MAX 256  /* --replay-dir options on one command line */
+
+/** What --replay-dir and --split ask for, and the mails they find. */
+typedef struct replay_args {
+    const char *paths[REPLAY_PATHS_MAX];
+    size_t npaths;
+    unsigned split_pct;     /* 0: all the mails */
+    const char *synthetic;  /* an option of synthetic mails that was given, or NULL */
+    cli_corpus corpus;
+    sx_mail_replay *mails;  /* corpus.n of them, pointing into corpus */
+} replay_args;
 
 /** Prints gen's own help (the list of generators). */
 static void gen_usage(FILE *f)
@@ -73,6 +86,17 @@ static void gen_smtp_usage(FILE *f)
         "      --bdat-fraction F   fraction of mails sent with BDAT (default 0.1)\n"
         "      --seed N            the random seed (default 1)\n"
         "\n"
+        "real mails instead (replayed; then --mails, --mean-size, --phrase and\n"
+        "--match-fraction do not apply):\n"
+        "      --replay-dir PATH   send the mails of PATH, a directory (read recursively,\n"
+        "                          in name order), a mail file or an mbox; repeatable.\n"
+        "                          Files that are not mail are skipped and counted. Each\n"
+        "                          mail goes on the wire as an MTA sends it: LF line ends\n"
+        "                          made CRLF (bare CRs kept), a final CRLF added if it\n"
+        "                          lacks one, an mbox's \"From \" line left out; the\n"
+        "                          envelope is MAIL FROM:<replay-N@sender.example>\n"
+        "      --split test=PCT    replay only the test part of train-bayes's split\n"
+        "\n"
         "sessions:\n"
         "  -c, --concurrency C     sessions open at a time, packets interleaved (default 64)\n"
         "      --mails-per-session MIN-MAX   mails a session sends, uniform (default 1-5)\n"
@@ -102,7 +126,10 @@ static void gen_smtp_usage(FILE *f)
         "its session; size and fnv1a64 (64-bit FNV-1a, 16 hex digits): of the raw mail,\n"
         "the bytes after 354 and before the \".\" line, unstuffed, with the last line's\n"
         "CRLF (for BDAT the chunks joined); encoding: where the phrase is (\"plain\",\n"
-        "\"base64\", \"quoted-printable\") or null.\n"
+        "\"base64\", \"quoted-printable\") or null. A replayed mail's line has \"file\" (the\n"
+        "path, \"path#N\" for the Nth mail of an mbox) instead of subject, message_id,\n"
+        "planted and encoding; its size and fnv1a64 are of its wire form above, which\n"
+        "is what the SMTP pipeline assembles.\n"
         "\n"
         "A summary goes to stderr; a progress line too on a terminal. Contents depend\n"
         "only on the seed and the mail options: the impairments and the concurrency\n"
@@ -114,7 +141,9 @@ static void gen_smtp_usage(FILE *f)
         "  scalanytics gen smtp -o big.pcap --mails 13000 --seed 7        # about 2 GB\n"
         "  scalanytics gen smtp -o clean.pcap --mails 50 --mean-size 5000 \\\n"
         "      --retransmit-fraction 0 --reorder-fraction 0 --fragment-fraction 0 \\\n"
-        "      --mails-dir mails/\n");
+        "      --mails-dir mails/\n"
+        "  scalanytics gen smtp -o ham.pcap --replay-dir ../shared/data/spamassassin/easy_ham \\\n"
+        "      --split test=20\n");
 }
 
 /** Parses an integer option in [lo, hi]; -1 with a message if bad. */
@@ -171,7 +200,72 @@ static int parse_range(const char *s, uint32_t *lo, uint32_t *hi)
 
 enum { OPT_TRUTH = 256, OPT_MAILS_DIR, OPT_MEAN, OPT_PHRASE, OPT_MATCH, OPT_BDAT, OPT_SEED,
        OPT_PER_SESSION, OPT_ANY_PORT, OPT_MSS, OPT_RATE, OPT_RETRANSMIT, OPT_REORDER,
-       OPT_FRAGMENT };
+       OPT_FRAGMENT, OPT_REPLAY, OPT_SPLIT };
+
+/** Takes --replay-dir and --split into ra, and notes options that only
+ *  synthetic mails have; 0 when c was one of those two, 1 when it is
+ *  another option, -1 on a bad value (message printed). */
+static int replay_option(int c, const char *arg, replay_args *ra)
+{
+    static const struct { int c; const char *name; } synthetic[] = {
+        {'n', "--mails"}, {OPT_MEAN, "--mean-size"}, {OPT_PHRASE, "--phrase"},
+        {OPT_MATCH, "--match-fraction"}};
+    for (size_t i = 0; i < sizeof synthetic / sizeof synthetic[0]; i++)
+        if (c == synthetic[i].c)
+            ra->synthetic = synthetic[i].name;
+    if (c == OPT_SPLIT && cli_corpus_parse_split(arg, &ra->split_pct) != 0) {
+        fprintf(stderr, "scalanytics gen smtp: --split wants test=PCT with PCT from 1 to 99, "
+                        "got '%s'\n", arg);
+        return -1;
+    }
+    if (c == OPT_REPLAY) {
+        if (ra->npaths == REPLAY_PATHS_MAX) {
+            fprintf(stderr, "scalanytics gen smtp: more than %d --replay-dir\n", REPLAY_PATHS_MAX);
+            return -1;
+        }
+        ra->paths[ra->npaths++] = arg;
+    }
+    return c == OPT_SPLIT || c == OPT_REPLAY ? 0 : 1;
+}
+
+/** Lists the mails of the --replay-dir paths (the test part with
+ *  --split) and points o at them; -1 with a message printed. */
+static int replay_load(replay_args *ra, sx_gen_smtp_opts *o)
+{
+    if (ra->synthetic) {
+        fprintf(stderr, "scalanytics gen smtp: %s is for synthetic mails; --replay-dir sends the "
+                        "mails it finds\n", ra->synthetic);
+        return -1;
+    }
+    for (size_t i = 0; i < ra->npaths; i++) {
+        char err[4200];
+        if (cli_corpus_add(&ra->corpus, ra->paths[i], 0, err, sizeof err) != 0) {
+            fprintf(stderr, "scalanytics gen smtp: %s\n", err);
+            return -1;
+        }
+    }
+    cli_corpus_report_skipped(&ra->corpus, "scalanytics gen smtp");
+    if (ra->split_pct) {
+        cli_corpus test;
+        cli_corpus_init(&test);
+        cli_corpus_split(&ra->corpus, ra->split_pct, &test);
+        cli_corpus_free(&ra->corpus);
+        ra->corpus = test;
+    }
+    if (ra->corpus.n == 0) {
+        fprintf(stderr, "scalanytics gen smtp: no mail to replay in the --replay-dir paths\n");
+        return -1;
+    }
+    ra->mails = sx_calloc(ra->corpus.n, sizeof *ra->mails);
+    for (size_t i = 0; i < ra->corpus.n; i++) {
+        const cli_mail *m = &ra->corpus.mails[i];
+        ra->mails[i] = (sx_mail_replay){m->path, m->name, m->offset, m->length};
+    }
+    o->replay = ra->mails;
+    o->nreplay = o->mails = ra->corpus.n;
+    o->match_fraction = 0;
+    return 0;
+}
 
 /** Applies one parsed option to o; -1 on a bad value (message printed). */
 static int apply_option(int c, const char *arg, sx_gen_smtp_opts *o)
@@ -211,7 +305,8 @@ static int apply_option(int c, const char *arg, sx_gen_smtp_opts *o)
 }
 
 /** Parses `gen smtp`'s argv into o; 0, 1 for --help, 2 on bad usage. */
-static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **truth_alloc)
+static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **truth_alloc,
+                          replay_args *ra)
 {
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},
@@ -231,6 +326,8 @@ static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **tru
         {"retransmit-fraction", required_argument, 0, OPT_RETRANSMIT},
         {"reorder-fraction", required_argument, 0, OPT_REORDER},
         {"fragment-fraction", required_argument, 0, OPT_FRAGMENT},
+        {"replay-dir", required_argument, 0, OPT_REPLAY},
+        {"split", required_argument, 0, OPT_SPLIT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, rc = 0;
@@ -238,7 +335,8 @@ static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **tru
     while ((c = getopt_long(argc, argv, "o:n:c:h", longopts, NULL)) != -1) {
         if (c == 'h')
             return 1;
-        if (c == '?' || apply_option(c, optarg, o))
+        int own = c == '?' ? -1 : replay_option(c, optarg, ra);
+        if (own < 0 || (own == 1 && apply_option(c, optarg, o)))
             rc = 2;
     }
     if (rc == 0 && optind < argc) {
@@ -259,6 +357,12 @@ static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **tru
         snprintf(*truth_alloc, n, "%s.truth.jsonl", o->pcap_path);
         o->truth_path = *truth_alloc;
     }
+    if (rc == 0 && ra->split_pct && !ra->npaths) {
+        fprintf(stderr, "scalanytics gen smtp: --split selects replayed mails: give --replay-dir\n");
+        rc = 2;
+    }
+    if (rc == 0 && ra->npaths && replay_load(ra, o) != 0)
+        rc = 2;
     char err[512];
     if (rc == 0 && sx_gen_smtp_check(o, err, sizeof err)) {
         fprintf(stderr, "scalanytics gen smtp: %s\n", err);
@@ -290,33 +394,19 @@ static void print_summary(const sx_gen_smtp_stats *st, double secs)
             secs > 0 ? mb / secs : 0, st->retransmitted, st->reordered, st->fragmented);
 }
 
-/** `scalanytics gen smtp ...`. */
-static int gen_smtp(int argc, char **argv)
+/** Writes the trace o describes, with a progress bar over about
+ *  mail_bytes of mail, and prints the summary. 0, or 1 on an error. */
+static int generate(const sx_gen_smtp_opts *o, uint64_t mail_bytes)
 {
-    sx_gen_smtp_opts o;
-    sx_gen_smtp_defaults(&o);
-    char *truth_alloc = NULL;
-    int rc = gen_smtp_parse(argc, argv, &o, &truth_alloc);
-    if (rc == 1) {
-        gen_smtp_usage(stdout);
-        free(truth_alloc);
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "(scalanytics gen smtp --help explains the options)\n");
-        free(truth_alloc);
-        return rc;
-    }
     char err[1024];
     double t0 = now_s();
-    sx_gen_smtp *g = sx_gen_smtp_new(&o, err, sizeof err);
+    sx_gen_smtp *g = sx_gen_smtp_new(o, err, sizeof err);
     if (!g) {
         fprintf(stderr, "scalanytics gen smtp: %s\n", err);
-        free(truth_alloc);
         return 1;
     }
     /* A guess at the total for the bar: mails, plus ~7.5% of headers and ACKs. */
-    sx_progress *bar = sx_progress_new((uint64_t)((double)o.mails * (double)o.mean_size * 1.075));
+    sx_progress *bar = sx_progress_new((uint64_t)((double)mail_bytes * 1.075));
     sx_gen_smtp_stats st;
     int more;
     while ((more = sx_gen_smtp_run(g, PROGRESS_PACKETS, err, sizeof err)) == 1) {
@@ -326,13 +416,35 @@ static int gen_smtp(int argc, char **argv)
     sx_progress_finish(&bar);
     sx_gen_smtp_stats_get(g, &st);
     sx_gen_smtp_destroy(&g);
-    free(truth_alloc);
     if (more < 0) {
         fprintf(stderr, "scalanytics gen smtp: %s\n", err);
         return 1;
     }
     print_summary(&st, now_s() - t0);
     return 0;
+}
+
+/** `scalanytics gen smtp ...`. */
+static int gen_smtp(int argc, char **argv)
+{
+    sx_gen_smtp_opts o;
+    sx_gen_smtp_defaults(&o);
+    char *truth_alloc = NULL;
+    replay_args ra = {0};
+    cli_corpus_init(&ra.corpus);
+    int rc = gen_smtp_parse(argc, argv, &o, &truth_alloc, &ra);
+    if (rc == 1) {
+        gen_smtp_usage(stdout);
+        rc = 0;
+    } else if (rc != 0) {
+        fprintf(stderr, "(scalanytics gen smtp --help explains the options)\n");
+    } else {
+        rc = generate(&o, o.replay ? ra.corpus.bytes : o.mails * o.mean_size);
+    }
+    free(truth_alloc);
+    free(ra.mails);
+    cli_corpus_free(&ra.corpus);
+    return rc;
 }
 
 int cli_gen(int argc, char **argv)

@@ -17,6 +17,8 @@ static const cli_command commands[] = {
     {"functions", cli_functions, "list the f_* functions programs can call"},
     {"demo", cli_demo, "run the runtime's synthetic 5-stage pipeline (self-checking)"},
     {"gen", cli_gen, "write synthetic traces with ground truth (gen smtp)"},
+    {"train-bayes", cli_train_bayes, "train a naive Bayes mail classifier (spam/ham, ...)"},
+    {"classify", cli_classify, "classify mail files with a train-bayes model"},
     {"keygen", cli_keygen, "write a CurveZMQ key pair for a node of a deployment"},
 };
 
@@ -30,7 +32,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'scalanytics COMMAND --help' explains a command and its options.\n");
 }
 

@@ -5,7 +5,8 @@
  *   test_gen_smtp units
  *       packet_build (checksums, fragments), pcap_writer (read back with
  *       libpcap, write errors), mail_build (the phrase guarantee, checked
- *       with a MIME decoder of this file's own), rng determinism.
+ *       with a MIME decoder of this file's own), rng determinism,
+ *       mail_replay (a real mail's wire form).
  *   test_gen_smtp check PCAP TRUTH MAILS_DIR PHRASE MAILS PLANTED
  *       reads PCAP with libpcap; checks every IPv4 and TCP checksum,
  *       reassembles IPv4 fragments and both directions of every TCP
@@ -26,10 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/check.h"
 #include "tools/buf.h"
 #include "tools/mail_build.h"
+#include "tools/mail_replay.h"
 #include "tools/packet_build.h"
 #include "tools/pcap_writer.h"
 #include "tools/rng.h"
@@ -382,6 +385,42 @@ static void test_rng(void)
         CHECK(sx_rng_below(&a, 10) < 10 && sx_rng_unit(&b) < 1.0, "ranges");
     }
     CHECK(differ, "streams differ");
+}
+
+/** A real mail replayed: its wire form (LF made CRLF, bare CR and CRLF
+ *  kept, a final CRLF added), read at an offset (an mbox's "From "
+ *  line left out), the synthetic envelope; file names JSON-escaped. */
+static void test_mail_replay(void)
+{
+    static const char file[] = "From a@b Mon Jan  1 00:00:00 2026\n"
+                               "Subject: x\n\n.dot\r\nbare\rcr\n..two\n.\nlast";
+    static const char want[] = "Subject: x\r\n\r\n.dot\r\nbare\rcr\r\n..two\r\n.\r\nlast\r\n";
+    char path[256];
+    snprintf(path, sizeof path, "%s/test_gen_smtp.%ld.eml",
+             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(file, 1, sizeof file - 1, f) == sizeof file - 1 && fclose(f) == 0,
+          "write a mail file");
+    sx_mail m = {0};
+    char err[512];
+    size_t from_line = strlen("From a@b Mon Jan  1 00:00:00 2026\n");
+    sx_mail_replay r = {path, "x.eml", from_line, sizeof file - 1 - from_line};
+    CHECK(sx_mail_replay_load(&m, &r, 7, err, sizeof err) == 0, err);
+    CHECK(m.raw.len == sizeof want - 1 && !memcmp(m.raw.p, want, m.raw.len),
+          "the wire form: CRLF lines, bare CR kept, a final CRLF");
+    CHECK(!strcmp(m.from, "replay-7@sender.example") && m.nrcpt == 1, "the synthetic envelope");
+    r.length += 100;
+    CHECK(sx_mail_replay_load(&m, &r, 7, err, sizeof err) == -1 && strstr(err, "cannot read"),
+          "a file shorter than listed is an error");
+    r.path = "/nonexistent/mail";
+    CHECK(sx_mail_replay_load(&m, &r, 7, err, sizeof err) == -1 && strstr(err, "cannot open"),
+          "a missing file is an error");
+    sx_buf j = {0};
+    sx_mail_replay_json_string(&j, "a\"b\\c\nd\x01");
+    CHECK(j.len == 22 && !memcmp(j.p, "\"a\\\"b\\\\c\\u000ad\\u0001\"", 22), "JSON escaping");
+    sx_buf_free(&j);
+    sx_mail_free(&m);
+    remove(path);
 }
 
 /* ---- check: the pcap against the truth ---- */
@@ -902,6 +941,7 @@ int main(int argc, char **argv)
         test_packet_build();
         test_pcap_writer();
         test_mail_build();
+        test_mail_replay();
         printf("ok: units\n");
         return 0;
     }

@@ -23,6 +23,7 @@
 #include "functions/smtp.h"
 
 #include "tests/check.h"
+#include "tests/fn_call.h"
 
 /* ---- collecting the mails a session completes ---- */
 
@@ -564,39 +565,13 @@ static sx_value tcp_msg(const char *dir, const char *data, const char *event)
     return r;
 }
 
-/** Calls the function named name as the evaluator does: prepare with
- *  the constants (bit i of const_mask: args[i] is one), call with state,
- *  free the prepared object. args stay the caller's. Returns the call's
- *  rc; the message is in err. */
-static int call(const char *name, const sx_value *args, uint32_t nargs, unsigned const_mask,
-                void *state, sx_value *result, char *err, size_t errlen)
-{
-    const analog_fn_def *def = analog_fn_lookup(name);
-    CHECK(def && (int)nargs >= def->min_args && (int)nargs <= def->max_args, name);
-    bool is_const[4] = {false};
-    for (uint32_t i = 0; i < nargs && i < 4; i++)
-        is_const[i] = (const_mask >> i) & 1u;
-    void *prepared = NULL;
-    err[0] = 0;
-    if (def->prepare)
-        CHECK(def->prepare(args, is_const, nargs, &prepared, err, errlen) == 0, err);
-    analog_fn_ctx ctx = {.workers = 1, .prepared = prepared, .state = state, .err = err,
-                         .errlen = errlen};
-    *result = sx_value_null();
-    int rc = def->call(&ctx, args, nargs, result);
-    CHECK(rc == 0 || err[0], "a failing call leaves a message");
-    if (prepared)
-        def->prepared_free(prepared);
-    return rc;
-}
-
 /** Feeds one TCP_MESSAGE (consumed) to f_processSMTPSegment with state
  *  st; returns its result (the caller releases it). */
 static sx_value segment(void *st, sx_value msg)
 {
     char err[256];
     sx_value args[2] = {msg, sx_value_int(77)}, r;
-    int rc = call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err);
+    int rc = fn_call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err);
     CHECK(rc == 0, err);
     sx_value_release(&args[0]);
     return r;
@@ -702,57 +677,57 @@ static void test_process_segment(void)
 
     char err[256];
     sx_value out, args[2];
-    CHECK(call("f_mailSummary", &r, 1, 0, NULL, &out, err, sizeof err) == 0, err);
+    CHECK(fn_call("f_mailSummary", &r, 1, 0, NULL, &out, err, sizeof err) == 0, err);
     static const char *const summary_fields[] = {"mail_from", "rcpt_to", "from", "to",
         "subject", "message_id", "size", "index", "transfer", "truncated", NULL};
     expect_fields(__LINE__, &out, summary_fields);
     CHECK(is_str(field(&out, "subject"), "Greetings"), "the summary keeps the rest");
     sx_value_release(&out);
-    CHECK(call("f_mailRaw", &r, 1, 0, NULL, &out, err, sizeof err) == 0, err);
+    CHECK(fn_call("f_mailRaw", &r, 1, 0, NULL, &out, err, sizeof err) == 0, err);
     CHECK(sx_value_equal(&out, raw), "f_mailRaw is the raw field");
     sx_value_release(&out);
 
     for (unsigned mask = 0; mask <= 2; mask += 2) { /* per call, then prepared */
         args[0] = r;
         args[1] = sx_value_cstr("hello");
-        CHECK(call("f_match", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
+        CHECK(fn_call("f_match", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
         CHECK(is_str(&out, "true"), "f_match matches the decoded text of a mail");
         sx_value_release(&out);
         sx_value_release(&args[1]);
         args[1] = sx_value_cstr("aGVsbG8");
-        CHECK(call("f_match", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
+        CHECK(fn_call("f_match", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
         CHECK(is_str(&out, "false"), "not the raw base64");
         sx_value_release(&out);
         sx_value_release(&args[1]);
         args[1] = sx_value_cstr("h.llo \\w+");
-        CHECK(call("f_matchText", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
+        CHECK(fn_call("f_matchText", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
         CHECK(is_str(&out, "hello world"), "f_matchText gives the matched text");
         sx_value_release(&out);
         sx_value_release(&args[1]);
         args[1] = sx_value_cstr("absent");
-        CHECK(call("f_matchText", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
+        CHECK(fn_call("f_matchText", args, 2, mask, NULL, &out, err, sizeof err) == 0, err);
         CHECK(is_str(&out, ""), "f_matchText without a match");
         sx_value_release(&out);
         sx_value_release(&args[1]);
     }
     args[0] = sx_value_cstr("key=value;");
     args[1] = sx_value_cstr("(?<==)\\w+");
-    CHECK(call("f_matchText", args, 2, 2, NULL, &out, err, sizeof err) == 0, err);
+    CHECK(fn_call("f_matchText", args, 2, 2, NULL, &out, err, sizeof err) == 0, err);
     CHECK(is_str(&out, "value"), "f_matchText on a string");
     sx_value_release(&out);
     sx_value_release(&args[0]);
     args[0] = sx_value_record(0);
-    CHECK(call("f_match", args, 2, 0, NULL, &out, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_match", args, 2, 0, NULL, &out, err, sizeof err) == -1 &&
           strstr(err, "f_match: argument 1 must be a string or bytes (or a record with a text"),
           "a record without text is refused");
-    CHECK(call("f_matchText", args, 2, 0, NULL, &out, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_matchText", args, 2, 0, NULL, &out, err, sizeof err) == -1 &&
           strstr(err, "f_matchText: argument 1"), "by f_matchText too");
-    CHECK(call("f_mailRaw", args, 1, 0, NULL, &out, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_mailRaw", args, 1, 0, NULL, &out, err, sizeof err) == -1 &&
           strstr(err, "f_mailRaw: argument 1"), "f_mailRaw wants a mail");
     sx_value_release(&args[0]);
     sx_value_release(&args[1]);
     args[0] = sx_value_int(3);
-    CHECK(call("f_mailSummary", args, 1, 0, NULL, &out, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_mailSummary", args, 1, 0, NULL, &out, err, sizeof err) == -1 &&
           strstr(err, "f_mailSummary: argument 1 must be a mail record, not int"), "summary");
     sx_value_release(&r);
     def->state_free(st);
@@ -818,15 +793,15 @@ static void test_connection_events(void)
 
     char err[256];
     sx_value args[2] = {sx_value_int(1), sx_value_int(2)};
-    CHECK(call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
           strstr(err, "f_processSMTPSegment: argument 1 must be a TCP message record"), err);
     args[0] = tcp_msg("sideways", "x", "data");
-    CHECK(call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
           strstr(err, "dir \"sideways\""), err);
     sx_value_release(&args[0]);
     args[0] = sx_value_record(1);
     sx_value_list_set(&args[0], 0, "data", sx_value_int(5));
-    CHECK(call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
+    CHECK(fn_call("f_processSMTPSegment", args, 2, 0, st, &r, err, sizeof err) == -1 &&
           strstr(err, "field data must be a string or bytes, not int"), err);
     sx_value_release(&args[0]);
     def->state_free(st);

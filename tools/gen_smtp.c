@@ -181,6 +181,11 @@ int sx_gen_smtp_check(const sx_gen_smtp_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "--rate-mbps wants 1 to 1000000, got %g", o->rate_mbps);
         return -1;
     }
+    if (o->replay && (o->mails != o->nreplay || o->match_fraction != 0)) {
+        snprintf(err, errlen, "replaying %zu mails: --mails and --match-fraction do not apply",
+                 o->nreplay);
+        return -1;
+    }
     if (check_fraction("--match-fraction", o->match_fraction, err, errlen) ||
         check_fraction("--bdat-fraction", o->bdat_fraction, err, errlen) ||
         check_fraction("--any-port-fraction", o->any_port_fraction, err, errlen) ||
@@ -404,16 +409,14 @@ static void write_eml(sx_gen_smtp *g, uint64_t number, const sx_buf *raw)
     }
 }
 
-/** Formats the truth line of the mail just built into s->truth. */
-static void format_truth(sx_gen_smtp *g, session *s, uint64_t number, bool bdat,
-                         sx_mail_encoding plant)
+/** Starts a truth line in t (emptied first): the mail's number, session,
+ *  index, the connection and the envelope, up to the open rcpt_to
+ *  list's end. Every string here is the generator's own ASCII
+ *  (addresses): nothing needs JSON escaping. */
+static void truth_head(sx_buf *t, const session *s, uint64_t number, const sx_mail *m)
 {
-    const sx_mail *m = &g->mail;
     const endpoint *c = &s->cli, *v = &s->srv;
-    sx_buf *t = &s->truth;
     t->len = 0;
-    /* Every string below is the generator's own ASCII (addresses, words,
-     * a Message-ID): nothing needs JSON escaping. */
     sx_buf_printf(t, "{\"mail\": %" PRIu64 ", \"session\": %" PRIu64 ", \"index\": %" PRIu64
                      ", \"client\": \"%u.%u.%u.%u\", \"cport\": %u, \"server\": \"%u.%u.%u.%u\", "
                      "\"sport\": %u, \"mail_from\": \"%s\", \"rcpt_to\": [",
@@ -422,6 +425,15 @@ static void format_truth(sx_gen_smtp *g, session *s, uint64_t number, bool bdat,
                   (v->ip >> 8) & 255, v->ip & 255, v->port, m->from);
     for (unsigned i = 0; i < m->nrcpt; i++)
         sx_buf_printf(t, "%s\"%s\"", i ? ", " : "", m->rcpt[i]);
+}
+
+/** Formats the truth line of the mail just built into s->truth. */
+static void format_truth(sx_gen_smtp *g, session *s, uint64_t number, bool bdat,
+                         sx_mail_encoding plant)
+{
+    const sx_mail *m = &g->mail;
+    sx_buf *t = &s->truth;
+    truth_head(t, s, number, m);
     const char *enc = sx_mail_encoding_name(plant);
     sx_buf_printf(t, "], \"subject\": \"%s\", \"message_id\": \"<%s>\", \"size\": %zu, "
                      "\"transfer\": \"%s\", \"planted\": %s, \"encoding\": %s%s%s, "
@@ -429,6 +441,19 @@ static void format_truth(sx_gen_smtp *g, session *s, uint64_t number, bool bdat,
                   m->subject, m->message_id, m->raw.len, bdat ? "BDAT" : "DATA",
                   enc ? "true" : "false", enc ? "\"" : "", enc ? enc : "null", enc ? "\"" : "",
                   fnv1a64(m->raw.p, m->raw.len));
+}
+
+/** Formats the truth line of the replayed mail just loaded into
+ *  s->truth: the file's name instead of the synthetic mail's fields. */
+static void format_replay_truth(sx_gen_smtp *g, session *s, uint64_t number, bool bdat)
+{
+    const sx_mail *m = &g->mail;
+    sx_buf *t = &s->truth;
+    truth_head(t, s, number, m);
+    sx_buf_puts(t, "], \"file\": ");
+    sx_mail_replay_json_string(t, g->o.replay[number - 1].name);
+    sx_buf_printf(t, ", \"size\": %zu, \"transfer\": \"%s\", \"fnv1a64\": \"%016" PRIx64 "\"}\n",
+                  m->raw.len, bdat ? "BDAT" : "DATA", fnv1a64(m->raw.p, m->raw.len));
 }
 
 /** The mail's content turns, BDAT: the raw mail in 1-4 chunks, each
@@ -513,15 +538,21 @@ static void script_mail(sx_gen_smtp *g, session *s)
                          .phrase_len = strlen(g->o.phrase),
                          .date = (time_t)(EPOCH_US / 1000000 + number / 800),
                          .client_host = s->client_host};
-    char err[512];
-    if (sx_mail_build(&g->mail, &spec, &r, err, sizeof err)) {
+    char err[4200];
+    int built = g->o.replay ? sx_mail_replay_load(&g->mail, &g->o.replay[number - 1], number, err,
+                                                  sizeof err)
+                            : sx_mail_build(&g->mail, &spec, &r, err, sizeof err);
+    if (built != 0) {
         fail(g, err);
         return;
     }
     const sx_buf *raw = &g->mail.raw;
     if (g->o.mails_dir)
         write_eml(g, number, raw);
-    format_truth(g, s, number, bdat, plant);
+    if (g->o.replay)
+        format_replay_truth(g, s, number, bdat);
+    else
+        format_truth(g, s, number, bdat, plant);
     g->st.mail_bytes += raw->len;
     g->st.bdat += bdat;
     if (plant != SX_MAIL_NOT_PLANTED) {

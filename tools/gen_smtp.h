@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tools/mail_replay.h"
+
 typedef struct sx_gen_smtp_opts {
     uint64_t seed;
     uint64_t mails;            /* mails in the trace */
@@ -36,6 +38,10 @@ typedef struct sx_gen_smtp_opts {
     const char *pcap_path;     /* required */
     const char *truth_path;    /* required (the CLI defaults it) */
     const char *mails_dir;     /* NULL, or write each raw mail to DIR/<mail>.eml */
+    const sx_mail_replay *replay; /* NULL, or real mails to send instead of synthetic ones
+                                   * (tools/mail_replay.h): mail N is replay[N - 1], mails
+                                   * must be nreplay and match_fraction 0 */
+    size_t nreplay;
 } sx_gen_smtp_opts;
 
 typedef struct sx_gen_smtp_stats {
