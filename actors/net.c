@@ -169,15 +169,21 @@ int sx_runtime_set_net(sx_runtime *rt, const sx_net_opts *o, char *err, size_t e
 
 bool sx_runtime_distributed(const sx_runtime *rt) { return rt->net != NULL; }
 
+int net_node_find(const sx_net *n, const void *name, size_t len)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (strlen(n->nodes[i].name) == len && !memcmp(n->nodes[i].name, name, len))
+            return (int)i;
+    return -1;
+}
+
 int sx_runtime_node_index(const sx_runtime *rt, const char *name, size_t len)
 {
     const sx_net *n = rt->net;
     if (!n)
         return -1;
-    for (size_t i = 0; i < n->n; i++)
-        if (i != n->self && strlen(n->nodes[i].name) == len && !memcmp(n->nodes[i].name, name, len))
-            return (int)i;
-    return -1;
+    int i = net_node_find(n, name, len);
+    return i >= 0 && (uint32_t)i != n->self ? i : -1;
 }
 
 int sx_pipeline_set_placement(sx_pipeline *p, size_t comp, sx_place_fn fn, void *arg)
@@ -522,11 +528,9 @@ static void acks_flush(sx_net *n, ack_buf *ab)
 /** Index of the peer whose routing id is f, or -1 (counted). */
 static int peer_of(sx_net *n, const zmq_msg_t *f)
 {
-    size_t len = zmq_msg_size((zmq_msg_t *)f);
-    const char *id = zmq_msg_data((zmq_msg_t *)f);
-    for (size_t i = 0; i < n->n; i++)
-        if (i != n->self && strlen(n->nodes[i].name) == len && !memcmp(n->nodes[i].name, id, len))
-            return (int)i;
+    int i = net_node_find(n, zmq_msg_data((zmq_msg_t *)f), zmq_msg_size((zmq_msg_t *)f));
+    if (i >= 0 && (uint32_t)i != n->self)
+        return i;
     atomic_fetch_add_explicit(&n->unknown_peers, 1, memory_order_relaxed);
     return -1;
 }
@@ -601,11 +605,7 @@ static const char *check_batch(sx_net *n, const sx_batch *b, uint32_t pipeline, 
         return "no such component";
     if (n->source)
         return "this node is a source: it does not receive";
-    *origin = -1;
-    for (size_t i = 0; b->origin && i < n->n; i++)
-        if (b->origin->len == strlen(n->nodes[i].name) &&
-            !memcmp(b->origin->data, n->nodes[i].name, b->origin->len))
-            *origin = (int)i;
+    *origin = b->origin ? net_node_find(n, b->origin->data, b->origin->len) : -1;
     if (*origin < 0 || !n->nodes[*origin].source || b->origin_token == 0)
         return "no source node as its origin";
     net_pipe *np = &n->pipes[pipeline];
@@ -1033,6 +1033,18 @@ static void *net_main(void *arg)
 
 /* ---------------------------------------------------- main threads */
 
+/** Waits on the net's condition (under mu) for a signal or 100 ms:
+ *  waiters re-check their condition and their stop reasons after it. */
+static void wait_a_while(sx_net *n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+}
+
 /** Names the peers that have not confirmed p's end of input (under mu). */
 static size_t unconfirmed(sx_net *n, uint32_t pipeline, char *list, size_t len)
 {
@@ -1058,12 +1070,7 @@ int sx_net_finish(sx_net *n, sx_pipeline *p, sx_sender *snd)
     char who[512];
     pthread_mutex_lock(&n->mu);
     while (unconfirmed(n, p->id, who, sizeof who) && !atomic_load(&n->failed)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+        wait_a_while(n);
         if (mono_s() > next_report) {
             fprintf(stderr, "scalanytics: waiting for %s to confirm the end of input\n", who);
             next_report = mono_s() + FINISH_REPORT_S;
@@ -1085,12 +1092,7 @@ int sx_runtime_wait_sources(sx_runtime *rt)
             idle = sx_tokens_in_flight(rt->pipes[k]->tokens) == 0;
         if (idle || atomic_load(&n->failed))
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+        wait_a_while(n);
     }
     pthread_mutex_unlock(&n->mu);
     return atomic_load(&n->failed) ? -1 : 0;
@@ -1107,14 +1109,21 @@ void sx_net_pipeline_counts(sx_net *n, uint32_t pipeline, uint64_t *batches, uin
     *bad = atomic_load(&n->pipes[pipeline].bad) + atomic_load(&n->bad_frames);
 }
 
+/** Malformed frames and batches received, node-wide. */
+static uint64_t malformed_total(sx_net *n)
+{
+    uint64_t bad = atomic_load(&n->bad_frames);
+    for (size_t k = 0; k < n->rt->npipes; k++)
+        bad += atomic_load(&n->pipes[k].bad);
+    return bad;
+}
+
 void sx_runtime_print_net(const sx_runtime *rt, FILE *f)
 {
     sx_net *n = rt->net;
     if (!n)
         return;
-    uint64_t bad = atomic_load(&n->bad_frames);
-    for (size_t k = 0; k < rt->npipes; k++)
-        bad += atomic_load(&n->pipes[k].bad);
+    uint64_t bad = malformed_total(n);
     fprintf(f, "node %s (%s): %llu malformed frames, %llu unknown peers, %llu refused "
                "handshakes, %llu keys refused\n",
             n->nodes[n->self].name, n->source ? "source" : "receiver", (unsigned long long)bad,
@@ -1141,9 +1150,7 @@ void sx_runtime_net_json(const sx_runtime *rt, FILE *f)
         fputs("null", f);
         return;
     }
-    uint64_t bad = atomic_load(&n->bad_frames);
-    for (size_t k = 0; k < rt->npipes; k++)
-        bad += atomic_load(&n->pipes[k].bad);
+    uint64_t bad = malformed_total(n);
     fprintf(f, "{\"node\": \"%s\", \"source\": %s, \"malformed\": %llu, \"unknown_peers\": %llu, "
                "\"failed_handshakes\": %llu, \"refused_keys\": %llu, \"links\": [",
             n->nodes[n->self].name, n->source ? "true" : "false", (unsigned long long)bad,
@@ -1151,7 +1158,7 @@ void sx_runtime_net_json(const sx_runtime *rt, FILE *f)
             (unsigned long long)atomic_load(&n->failed_handshakes),
             (unsigned long long)atomic_load(&n->refused_keys));
     bool first = true;
-    for (size_t i = 0; n && i < n->n; i++) {
+    for (size_t i = 0; i < n->n; i++) {
         const net_peer *pe = &n->nodes[i];
         if (i == n->self)
             continue;

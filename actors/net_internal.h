@@ -150,6 +150,10 @@ struct sx_net {
     atomic_uint_fast64_t out_of_order;
 };
 
+/* net.c */
+/** Index of the node called name[0..len) (this node included), or -1. */
+int net_node_find(const sx_net *n, const void *name, size_t len);
+
 /* net_order.c */
 /** Holds out (receiving node) until the watermark of its source passes
  *  its origin token; out->token becomes the origin token. Locks mu. */

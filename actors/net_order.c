@@ -28,16 +28,6 @@ static net_order *order_of(sx_net *n, uint32_t source, uint32_t pipeline)
     return &n->orders[source * n->rt->npipes + pipeline];
 }
 
-/** Index of b's origin node, or -1. */
-static int origin_index(const sx_net *n, const sx_batch *b)
-{
-    for (size_t i = 0; b->origin && i < n->n; i++)
-        if (b->origin->len == strlen(n->nodes[i].name) &&
-            !memcmp(b->origin->data, n->nodes[i].name, b->origin->len))
-            return (int)i;
-    return -1;
-}
-
 /** Gives b to the pipeline's sink and frees it. */
 static void release(sx_pipeline *p, sx_batch *b)
 {
@@ -49,7 +39,7 @@ static void release(sx_pipeline *p, sx_batch *b)
 void net_order_put(sx_net *n, sx_pipeline *p, sx_batch *out)
 {
     out->token = out->origin_token;
-    int src = origin_index(n, out);
+    int src = out->origin ? net_node_find(n, out->origin->data, out->origin->len) : -1;
     pthread_mutex_lock(&n->mu);
     net_order *o = src >= 0 ? order_of(n, (uint32_t)src, p->id) : NULL;
     if (!o || out->token < o->next) {
