@@ -205,6 +205,75 @@ static void drain_parallel(sx_actor *a, sx_sender *snd)
     drain_done(a, took, snd);
 }
 
+/** Queues b's tuples as npieces pieces, piece k on lane piece_lane[k]
+ *  (distinct lanes), tuple i in piece piece_of[i]; the outputs are
+ *  joined in piece order. b is consumed. */
+static void split_push(sx_actor *a, sx_batch *b, const uint32_t *piece_of,
+                       const uint32_t *piece_lane, uint32_t npieces, sx_sender *snd)
+{
+    if (npieces == 1) {
+        b->rt_ctx = NULL;
+        sx_lanes_push(a->lanes, piece_lane[0], b, snd);
+        return;
+    }
+    sx_join *j = sx_calloc(1, sizeof *j);
+    j->n = npieces;
+    j->piece = sx_calloc(npieces, sizeof *j->piece);
+    j->out = sx_calloc(npieces, sizeof *j->out);
+    for (uint32_t k = 0; k < npieces; k++) {
+        j->piece[k] = sx_batch_new(b->token);
+        sx_batch_copy_header(j->piece[k], b);
+        j->piece[k]->rt_ctx = j;
+    }
+    for (uint32_t i = 0; i < b->n; i++)
+        sx_batch_push(j->piece[piece_of[i]], &b->tuples[i]);
+    atomic_init(&j->remaining, npieces);
+    /* once pushed, a piece may run and the last one frees j: push from
+     * copies, never from j */
+    sx_batch **pieces = sx_malloc(npieces * sizeof *pieces);
+    memcpy(pieces, j->piece, npieces * sizeof *pieces);
+    for (uint32_t k = 0; k < npieces; k++)
+        sx_lanes_push(a->lanes, piece_lane[k], pieces[k], snd);
+    free(pieces);
+    sx_batch_destroy(&b);
+}
+
+/** The lane of each tuple of b into lane[]. */
+static void tuple_lanes(sx_actor *a, const sx_batch *b, uint32_t *lane)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        lane[i] = sx_lanes_of(a->lanes, a->keyfn ? a->keyfn(a->keyarg, &b->tuples[i]) : 0);
+}
+
+/** A heartbeat visits every lane used so far (one never used holds no
+ *  state), carrying the tuples of each; b is consumed. */
+static void dispatch_heartbeat(sx_actor *a, sx_batch *b, sx_sender *snd)
+{
+    uint32_t *lane = sx_malloc((b->n + 1) * sizeof *lane);
+    tuple_lanes(a, b, lane);
+    for (uint32_t i = 0; i < b->n; i++)
+        sx_lanes_touch(a->lanes, lane[i]);
+    const uint32_t *order;
+    uint32_t n = sx_lanes_touched(a->lanes, &order);
+    if (n == 0) {
+        uint32_t zero = 0;
+        split_push(a, b, NULL, &zero, 1, snd);
+    } else {
+        uint32_t *piece_of_lane = sx_malloc(sx_lanes_count(a->lanes) * sizeof *piece_of_lane);
+        for (uint32_t k = 0; k < n; k++)
+            piece_of_lane[order[k]] = k;
+        for (uint32_t i = 0; i < b->n; i++)
+            lane[i] = piece_of_lane[lane[i]];
+        free(piece_of_lane);
+        /* order may move with the pushes: split from a copy */
+        uint32_t *piece_lane = sx_malloc(n * sizeof *piece_lane);
+        memcpy(piece_lane, order, n * sizeof *piece_lane);
+        split_push(a, b, lane, piece_lane, n, snd);
+        free(piece_lane);
+    }
+    free(lane);
+}
+
 /** Splits b by key lane and queues the pieces (b is consumed). */
 static void dispatch_lanes(sx_actor *a, sx_batch *b, sx_sender *snd)
 {
@@ -212,50 +281,31 @@ static void dispatch_lanes(sx_actor *a, sx_batch *b, sx_sender *snd)
         emit(a, run_behaviour(a, 0, b, snd), snd);
         return;
     }
-    uint32_t stack_lane[16];
+    if ((b->flags & SX_BATCH_HEARTBEAT) && a->heartbeat_lanes) {
+        dispatch_heartbeat(a, b, snd);
+        return;
+    }
+    uint32_t stack_lane[16], stack_piece[16];
     uint32_t *lane = b->n <= 16 ? stack_lane : sx_malloc(b->n * sizeof *lane);
-    bool one_lane = true;
+    uint32_t *piece_lane = b->n <= 16 ? stack_piece : sx_malloc(b->n * sizeof *piece_lane);
+    tuple_lanes(a, b, lane);
+    /* pieces in order of first appearance of their lane */
+    uint32_t npieces = 0;
     for (uint32_t i = 0; i < b->n; i++) {
-        uint64_t h = a->keyfn ? a->keyfn(a->keyarg, &b->tuples[i]) : 0;
-        lane[i] = sx_lanes_of(a->lanes, h);
-        one_lane = one_lane && lane[i] == lane[0];
+        uint32_t k = 0;
+        while (k < npieces && piece_lane[k] != lane[i])
+            k++;
+        if (k == npieces)
+            piece_lane[npieces++] = lane[i];
+        lane[i] = k; /* from here on: the tuple's piece */
     }
-    if (b->n == 0 || one_lane) {
-        b->rt_ctx = NULL;
-        sx_lanes_push(a->lanes, b->n ? lane[0] : 0, b, snd);
-    } else {
-        /* pieces in order of first appearance of their lane */
-        sx_join *j = sx_calloc(1, sizeof *j);
-        j->piece = sx_calloc(b->n, sizeof *j->piece);
-        j->out = sx_calloc(b->n, sizeof *j->out);
-        uint32_t *piece_lane = sx_malloc(b->n * sizeof *piece_lane);
-        for (uint32_t i = 0; i < b->n; i++) {
-            uint32_t k = 0;
-            while (k < j->n && piece_lane[k] != lane[i])
-                k++;
-            if (k == j->n) {
-                piece_lane[j->n] = lane[i];
-                j->piece[j->n] = sx_batch_new(b->token);
-                sx_batch_copy_header(j->piece[j->n], b);
-                j->piece[j->n]->rt_ctx = j;
-                j->n++;
-            }
-            sx_batch_push(j->piece[k], &b->tuples[i]);
-        }
-        atomic_init(&j->remaining, j->n);
-        /* once pushed, a piece may run and the last one frees j: push
-         * from copies, never from j */
-        uint32_t npieces = j->n;
-        sx_batch **pieces = sx_malloc(npieces * sizeof *pieces);
-        memcpy(pieces, j->piece, npieces * sizeof *pieces);
-        for (uint32_t k = 0; k < npieces; k++)
-            sx_lanes_push(a->lanes, piece_lane[k], pieces[k], snd);
-        free(pieces);
-        free(piece_lane);
-        sx_batch_destroy(&b);
-    }
+    if (npieces == 0)
+        piece_lane[npieces++] = 0;
+    split_push(a, b, lane, piece_lane, npieces, snd);
     if (lane != stack_lane)
         free(lane);
+    if (piece_lane != stack_piece)
+        free(piece_lane);
 }
 
 /** Drain activation of a context-ordered actor. */
@@ -390,6 +440,11 @@ void sx_actor_destroy(sx_actor **ap)
     free(a->name);
     free(a);
     *ap = NULL;
+}
+
+void sx_actor_set_heartbeat_lanes(sx_actor *a, bool every_lane)
+{
+    a->heartbeat_lanes = every_lane;
 }
 
 void sx_actor_set_key(sx_actor *a, sx_key_fn fn, void *arg)

@@ -74,6 +74,7 @@ struct sx_actor {
     sx_reorder *reorder; /* serial and context-ordered kinds */
     size_t reorder_peak;
     sx_lanes *lanes;     /* context-ordered kind */
+    bool heartbeat_lanes; /* heartbeats visit every lane used so far */
     sx_route route;
     sx_actor *next;
     sx_place_fn place;   /* distributed: where each output tuple goes */

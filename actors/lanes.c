@@ -31,6 +31,11 @@ struct sx_lanes {
     sx_lane_run_fn fn;
     void *ctx;
     sx_lane *lane;
+    /* lanes pushed to so far, in order of first push (the producer's
+     * side only, like the pushes themselves) */
+    uint8_t *touched;
+    uint32_t *order;
+    uint32_t ntouched;
 };
 
 /** Links b at the head of q (any producer). */
@@ -98,6 +103,8 @@ sx_lanes *sx_lanes_new(uint32_t n, sx_lane_run_fn fn, void *ctx)
     l->fn = fn;
     l->ctx = ctx;
     l->lane = sx_calloc(size, sizeof *l->lane);
+    l->touched = sx_calloc(size, sizeof *l->touched);
+    l->order = sx_calloc(size, sizeof *l->order);
     for (uint32_t i = 0; i < size; i++) {
         sx_lane *q = &l->lane[i];
         q->task.run = lane_run;
@@ -122,6 +129,8 @@ void sx_lanes_destroy(sx_lanes **lp)
                 sx_batch_destroy(&b);
     }
     free(l->lane);
+    free(l->touched);
+    free(l->order);
     free(l);
     *lp = NULL;
 }
@@ -135,9 +144,29 @@ uint32_t sx_lanes_of(const sx_lanes *l, uint64_t key_hash)
     return (uint32_t)(key_hash & (l->n - 1));
 }
 
+uint32_t sx_lanes_count(const sx_lanes *l)
+{
+    return l->n;
+}
+
+void sx_lanes_touch(sx_lanes *l, uint32_t lane)
+{
+    if (!l->touched[lane]) {
+        l->touched[lane] = 1;
+        l->order[l->ntouched++] = lane;
+    }
+}
+
+uint32_t sx_lanes_touched(const sx_lanes *l, const uint32_t **order)
+{
+    *order = l->order;
+    return l->ntouched;
+}
+
 void sx_lanes_push(sx_lanes *l, uint32_t lane, sx_batch *b, sx_sender *snd)
 {
     sx_lane *q = &l->lane[lane];
+    sx_lanes_touch(l, lane);
     q_push(q, b);
     if (atomic_fetch_add_explicit(&q->pending, 1, memory_order_acq_rel) == 0)
         sx_rt_schedule(snd, &q->task);

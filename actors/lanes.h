@@ -27,6 +27,15 @@ sx_lanes *sx_lanes_new(uint32_t n, sx_lane_run_fn fn, void *ctx);
 void sx_lanes_destroy(sx_lanes **l);
 /** The lane of a key hash. */
 uint32_t sx_lanes_of(const sx_lanes *l, uint64_t key_hash);
+/** Number of lanes (a power of two). */
+uint32_t sx_lanes_count(const sx_lanes *l);
+/** Marks lane as used (sx_lanes_push does it too). Producer side only. */
+void sx_lanes_touch(sx_lanes *l, uint32_t lane);
+/** The lanes used so far, in order of first use: sets *order (owned by
+ *  l, valid until the next push or touch) and returns their number.
+ *  Producer side only. Heartbeats visit these lanes: one never used
+ *  holds no state. */
+uint32_t sx_lanes_touched(const sx_lanes *l, const uint32_t **order);
 /** Queues b (ownership taken) on lane; schedules the lane if it was idle.
  *  Single producer: only the component's drain activation pushes. */
 void sx_lanes_push(sx_lanes *l, uint32_t lane, sx_batch *b, struct sx_sender *snd);

@@ -45,7 +45,10 @@ struct state_entry {
     void *state;
     const analog_fn_def *def;
     int64_t last_ns;               /* packet time of the last use */
-    state_entry *hnext;            /* bucket chain */
+    sx_value *saved;               /* resumable calls: the slots to go on with */
+    uint32_t nsaved;
+    bool doomed;                   /* detached, waiting for its final drain */
+    state_entry *hnext;            /* bucket chain; the doomed list */
     state_entry *newer, *older;    /* LRU list */
 };
 
@@ -56,6 +59,12 @@ struct lane_table {
     state_entry *newest, *oldest;
 };
 
+/* The FIFO of tuples still to be tried, reused across inputs. */
+typedef struct worklist {
+    sx_tuple *t;
+    uint32_t head, n, cap;
+} worklist;
+
 /* The work of one activation. */
 typedef struct run {
     plan_comp *c;
@@ -64,17 +73,15 @@ typedef struct run {
     sx_value key;          /* context key of the current input (or null) */
     sx_value *slots;
     int failed;            /* some rule failed with an error */
+    worklist *w;           /* tuples of the current input still to try */
+    sx_batch *out;         /* where outputs go */
+    uint32_t derived;      /* tuples derived from the current input */
+    state_entry *doomed;   /* entries removed, their final drain due */
     /* counters summed here and added to the shared atomics once per
      * activation, so workers do not fight over their cache lines */
     uint64_t inputs, outputs;
     uint64_t tried[LOCAL_RULES], fired[LOCAL_RULES];
 } run;
-
-/* The FIFO of tuples still to be tried, reused across inputs. */
-typedef struct worklist {
-    sx_tuple *t;
-    uint32_t head, n, cap;
-} worklist;
 
 static int eval_expr(run *r, const plan_expr *x, sx_value *out);
 
@@ -257,19 +264,48 @@ static void lru_push(lane_table *t, state_entry *e)
         t->oldest = e;
 }
 
-/** Removes e from t and frees it with its state. */
-static void state_remove(lane_table *t, state_entry *e)
+/** Removes e from t (not freed). */
+static void state_detach(lane_table *t, state_entry *e)
 {
     state_entry **pp = &t->buckets[e->hash & (t->nbuckets - 1)];
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
+    e->hnext = NULL;
     lru_unlink(t, e);
+    t->n--;
+}
+
+/** Frees a detached entry with its state and saved slots. */
+static void entry_free(state_entry *e)
+{
     if (e->state && e->def->state_free)
         e->def->state_free(e->state);
     sx_value_release(&e->key);
+    for (uint32_t i = 0; i < e->nsaved; i++)
+        sx_value_release(&e->saved[i]);
+    free(e->saved);
     free(e);
-    t->n--;
+}
+
+/** Removes e from t and frees it with its state. */
+static void state_remove(lane_table *t, state_entry *e)
+{
+    state_detach(t, e);
+    entry_free(e);
+}
+
+/** A detached entry leaves: its final drain is due (after the current
+ *  input) when its function has one, else it is freed now. */
+static void entry_retire(run *r, state_entry *e)
+{
+    if (!e->def->drain) {
+        entry_free(e);
+        return;
+    }
+    e->doomed = true;
+    e->hnext = r->doomed;
+    r->doomed = e;
 }
 
 /** The idle timeout of e's function in packet time. */
@@ -283,7 +319,9 @@ static void state_expire(run *r, lane_table *t)
 {
     while (t->oldest &&
            r->now_ns - t->oldest->last_ns > idle_ns(t->oldest, r->c->plan->state_idle_ns)) {
-        state_remove(t, t->oldest);
+        state_entry *e = t->oldest;
+        state_detach(t, e);
+        entry_retire(r, e);
         bump(&r->c->state_expired);
     }
 }
@@ -313,7 +351,9 @@ static int state_grow(lane_table *t)
 static state_entry *state_add(run *r, lane_table *t, const plan_call *call, uint64_t h)
 {
     if (t->n >= r->c->plan->state_cap) {
-        state_remove(t, t->oldest);
+        state_entry *old = t->oldest;
+        state_detach(t, old);
+        entry_retire(r, old);
         bump(&r->c->state_evicted);
     }
     if (t->n >= t->nbuckets && t->nbuckets < r->c->plan->state_cap && state_grow(t) != 0)
@@ -338,14 +378,14 @@ static state_entry *state_add(run *r, lane_table *t, const plan_call *call, uint
     return e;
 }
 
-/** The state of call for the current context key; 0 with *state set,
- *  or -1 (the message in err). */
-static int state_get(run *r, const plan_call *call, void **state, char *err, size_t errlen)
+/** The state entry of call for the current context key, or NULL (the
+ *  message in err). */
+static state_entry *state_get(run *r, const plan_call *call, char *err, size_t errlen)
 {
     lane_table *t = lane_get(r);
     if (!t) {
         snprintf(err, errlen, "no state table for lane %" PRIu32, r->act->lane);
-        return -1;
+        return NULL;
     }
     uint64_t h = state_hash(call->site, &r->key);
     state_entry *e = NULL;
@@ -355,13 +395,27 @@ static int state_get(run *r, const plan_call *call, void **state, char *err, siz
                 break;
     if (!e && !(e = state_add(r, t, call, h))) {
         snprintf(err, errlen, "cannot create state (out of memory)");
-        return -1;
+        return NULL;
     }
     lru_unlink(t, e);
     lru_push(t, e);
     e->last_ns = r->now_ns;
-    *state = e->state;
-    return 0;
+    return e;
+}
+
+/** Keeps the slots a resumable call goes on with (shared values, no
+ *  copies) in its entry. */
+static void entry_save(run *r, state_entry *e, const plan_call *call)
+{
+    if (!e->saved && call->nresume) {
+        if (!(e->saved = calloc(call->nresume, sizeof *e->saved)))
+            return; /* resume() counts the miss */
+        e->nsaved = call->nresume;
+    }
+    for (uint32_t i = 0; i < e->nsaved; i++) {
+        sx_value_release(&e->saved[i]);
+        e->saved[i] = sx_value_copy(&r->slots[call->resume_slots[i]]);
+    }
 }
 
 void analog_eval_free_state(plan_comp *c)
@@ -416,17 +470,23 @@ static int eval_call(run *r, plan_call *call, sx_value *out)
     analog_fn_ctx ctx = {.worker = r->act->worker, .workers = r->c->plan->workers,
                          .now_ns = r->now_ns,
                          .prepared = call->prepared, .err = err, .errlen = sizeof err};
-    if (rc == 0 && (call->def->flags & ANALOG_FN_STATEFUL))
-        if (state_get(r, call, &ctx.state, err, sizeof err) != 0) {
+    state_entry *e = NULL;
+    if (rc == 0 && (call->def->flags & ANALOG_FN_STATEFUL)) {
+        if (!(e = state_get(r, call, err, sizeof err))) {
             call_failed(r, call, err);
             rc = -1;
+        } else {
+            ctx.state = e->state;
         }
+    }
     if (rc == 0) {
         *out = sx_value_null();
         if (call->def->call(&ctx, args, call->nargs, out) != 0) {
             sx_value_release(out);
             call_failed(r, call, err);
             rc = -1;
+        } else if (e && call->resumable) {
+            entry_save(r, e, call);
         }
     }
     for (uint32_t i = 0; i < got; i++)
@@ -532,21 +592,6 @@ static int head_build(run *r, const plan_rule *rule, sx_tuple *h)
     return 0;
 }
 
-/** Tries rule on t: 0 with the head in *h, or -1 (no head). */
-static int rule_run(run *r, const plan_rule *rule, const sx_tuple *t, sx_tuple *h)
-{
-    int rc = 1;
-    for (uint32_t i = 0; i < rule->nsteps && rc == 1; i++)
-        rc = step_run(r, &rule->steps[i], t);
-    if (rc == 1)
-        rc = head_build(r, rule, h) == 0 ? 1 : -1;
-    if (rc < 0)
-        r->failed = 1;
-    for (uint32_t i = 0; i < rule->nslots; i++)
-        sx_value_release(&r->slots[i]);
-    return rc == 1 ? 0 : -1;
-}
-
 /** True when t's relation and arity are rule's trigger. */
 static bool triggers(const plan_rule *rule, const sx_tuple *t)
 {
@@ -610,8 +655,94 @@ static void counters_flush(run *r)
     }
 }
 
+/** Releases the slots that steps from.. of rule bind. */
+static void slots_release_from(run *r, const plan_rule *rule, uint32_t from)
+{
+    for (uint32_t i = from; i < rule->nsteps; i++) {
+        const plan_step *s = &rule->steps[i];
+        if (s->kind == PS_BIND_ARG || s->kind == PS_ASSIGN)
+            sx_value_release(&r->slots[s->slot]);
+    }
+}
+
+/** Builds rule j's head from the slots and appends it to the worklist,
+ *  within the derivation cap. */
+static void head_emit(run *r, uint32_t j)
+{
+    plan_rule *rule = &r->c->rules[j];
+    sx_tuple h;
+    if (head_build(r, rule, &h) != 0) {
+        r->failed = 1;
+        return;
+    }
+    count_rule(r, j, rule, true);
+    if (r->derived >= r->c->plan->max_derivations) {
+        if (r->derived == r->c->plan->max_derivations)
+            bump(&r->c->cap_hits);
+        r->derived++;
+        sx_tuple_clear(&h);
+        bump(&r->c->cap_dropped);
+        return;
+    }
+    r->derived++;
+    if (wl_push(r->w, &h) != 0)
+        r->failed = 1;
+}
+
+static void steps_from(run *r, uint32_t j, uint32_t i, const sx_tuple *t);
+
+/** Goes on after assignment step i of rule j with the value v
+ *  (borrowed): once per item of a list for a multi step (never for
+ *  null), else once. */
+static void assign_each(run *r, uint32_t j, uint32_t i, const sx_value *v, const sx_tuple *t)
+{
+    const plan_rule *rule = &r->c->rules[j];
+    const plan_step *s = &rule->steps[i];
+    if (s->multi && v->kind == SX_NULL)
+        return;
+    if (!s->multi || v->kind != SX_LIST) {
+        r->slots[s->slot] = sx_value_copy(v);
+        steps_from(r, j, i + 1, t);
+        slots_release_from(r, rule, i);
+        return;
+    }
+    const sx_list *l = v->u.list;
+    for (uint32_t k = 0; l && k < l->n; k++) {
+        r->slots[s->slot] = sx_value_copy(&l->items[k]);
+        steps_from(r, j, i + 1, t);
+        slots_release_from(r, rule, i);
+    }
+}
+
+/** Runs rule j's steps from i on tuple t (NULL past the event's own
+ *  steps), emitting a head for every way through. */
+static void steps_from(run *r, uint32_t j, uint32_t i, const sx_tuple *t)
+{
+    const plan_rule *rule = &r->c->rules[j];
+    for (; i < rule->nsteps; i++) {
+        const plan_step *s = &rule->steps[i];
+        if (s->multi) {
+            sx_value v;
+            if (eval_expr(r, s->rhs, &v) != 0) {
+                r->failed = 1;
+                return;
+            }
+            assign_each(r, j, i, &v, t);
+            sx_value_release(&v);
+            return;
+        }
+        int rc = step_run(r, s, t);
+        if (rc != 1) {
+            if (rc < 0)
+                r->failed = 1;
+            return;
+        }
+    }
+    head_emit(r, j);
+}
+
 /** Tries every rule on cur, pushing heads; true when some rule triggered. */
-static bool tuple_run(run *r, worklist *w, const sx_tuple *cur, uint32_t *derived)
+static bool tuple_run(run *r, const sx_tuple *cur)
 {
     bool matched = false;
     for (uint32_t j = 0; j < r->c->nrules; j++) {
@@ -620,66 +751,155 @@ static bool tuple_run(run *r, worklist *w, const sx_tuple *cur, uint32_t *derive
             continue;
         matched = true;
         count_rule(r, j, rule, false);
-        sx_tuple h;
-        if (rule_run(r, rule, cur, &h) != 0)
-            continue;
-        count_rule(r, j, rule, true);
-        if (*derived >= r->c->plan->max_derivations) {
-            if (*derived == r->c->plan->max_derivations)
-                bump(&r->c->cap_hits);
-            (*derived)++;
-            sx_tuple_clear(&h);
-            bump(&r->c->cap_dropped);
-            continue;
-        }
-        (*derived)++;
-        if (wl_push(w, &h) != 0)
-            r->failed = 1;
+        steps_from(r, j, 0, cur);
+        slots_release_from(r, rule, 0);
     }
     return matched;
 }
 
-/* Hot path: one input tuple to its fixpoint. */
-/** Runs input t (taken) to a fixpoint; outputs go to out in order. */
-static void input_run(run *r, worklist *w, sx_tuple *t, sx_batch *out)
+/** Runs the worklist to its end: tuples no rule takes go to r->out. */
+static void wl_run(run *r)
 {
-    key_set(r, t);
-    w->head = w->n = 0;
-    if (wl_push(w, t) != 0) {
-        r->failed = 1;
-        return;
-    }
-    uint32_t derived = 0;
+    worklist *w = r->w;
     while (w->head < w->n) {
         sx_tuple cur = w->t[w->head++]; /* moved: the array may move below */
-        if (tuple_run(r, w, &cur, &derived)) {
+        if (tuple_run(r, &cur)) {
             sx_tuple_clear(&cur);
         } else {
-            sx_batch_push(out, &cur);
+            sx_batch_push(r->out, &cur);
             r->outputs++;
         }
     }
+    w->head = w->n = 0;
+}
+
+/** Goes on from a resumable call of e with the value v its drain gave:
+ *  the entry's key and saved slots bound as at its last call. */
+static void resume(run *r, state_entry *e, const plan_call *call, const sx_value *v)
+{
+    if (!call->resumable || e->nsaved != call->nresume) {
+        r->failed = 1; /* out of memory when the slots were saved */
+        return;
+    }
+    const plan_rule *rule = &r->c->rules[call->rule];
+    sx_value key = r->key;
+    r->key = sx_value_copy(&e->key);
+    for (uint32_t i = 0; i < call->nresume; i++)
+        r->slots[call->resume_slots[i]] = sx_value_copy(&e->saved[i]);
+    r->derived = 0;
+    assign_each(r, call->rule, call->step, v, NULL);
+    slots_release_from(r, rule, 0);
+    wl_run(r);
+    sx_value_release(&r->key);
+    r->key = key;
+}
+
+/** Calls e's drain hook and goes on with what it gives. Returns 1 when
+ *  the state is finished, else 0. */
+static int entry_drain(run *r, state_entry *e, bool final)
+{
+    plan_call *call = r->c->calls[e->site];
+    char err[256];
+    err[0] = '\0';
+    analog_fn_ctx ctx = {.worker = r->act->worker, .workers = r->c->plan->workers,
+                         .now_ns = r->now_ns, .prepared = call->prepared, .state = e->state,
+                         .err = err, .errlen = sizeof err};
+    sx_value v = sx_value_null();
+    int rc = e->def->drain(&ctx, final, &v);
+    if (rc < 0) {
+        sx_value_release(&v);
+        call_failed(r, call, err);
+        r->failed = 1;
+        return 0;
+    }
+    if (v.kind != SX_NULL)
+        resume(r, e, call, &v);
+    sx_value_release(&v);
+    return rc == 1;
+}
+
+/** Gives every retired entry its final drain, then frees it. */
+static void doomed_flush(run *r)
+{
+    while (r->doomed) {
+        state_entry *e = r->doomed;
+        r->doomed = e->hnext;
+        entry_drain(r, e, true);
+        entry_free(e);
+    }
+}
+
+/** A heartbeat at this lane: every entry with a drain hook is asked
+ *  what is due (finished ones are freed); at the end of input every
+ *  entry is drained for the last time and freed. */
+static void lane_heartbeat(run *r, lane_table *t, bool eof)
+{
+    state_entry **list = t->n ? malloc(t->n * sizeof *list) : NULL;
+    uint32_t n = 0;
+    if (t->n && !list) {
+        r->failed = 1;
+    } else {
+        for (state_entry *e = t->oldest; e; e = e->newer)
+            if (e->def->drain)
+                list[n++] = e;
+    }
+    /* entries evicted meanwhile wait on the doomed list, still allocated */
+    for (uint32_t i = 0; i < n; i++) {
+        state_entry *e = list[i];
+        if (!e->doomed && entry_drain(r, e, false) && !e->doomed)
+            state_remove(t, e);
+    }
+    free(list);
+    doomed_flush(r);
+    while (eof && t->oldest) {
+        state_entry *e = t->oldest;
+        state_detach(t, e);
+        if (e->def->drain)
+            entry_drain(r, e, true);
+        entry_free(e);
+        doomed_flush(r);
+    }
+}
+
+/* Hot path: one input tuple to its fixpoint. */
+/** Runs input t (taken) to a fixpoint; outputs go to r->out in order. */
+static void input_run(run *r, sx_tuple *t)
+{
+    key_set(r, t);
+    r->w->head = r->w->n = 0;
+    if (wl_push(r->w, t) != 0) {
+        r->failed = 1;
+        return;
+    }
+    r->derived = 0;
+    wl_run(r);
+    doomed_flush(r);
 }
 
 int analog_eval_behaviour(void *arg, const sx_activation *act, sx_batch *in, sx_batch *out)
 {
     plan_comp *c = arg;
     sx_value stack[ANALOG_STACK_SLOTS] = {{0}};
-    run r = {.c = c, .act = act, .now_ns = in->time_ns, .key = sx_value_null()};
+    worklist w = {0};
+    run r = {.c = c, .act = act, .now_ns = in->time_ns, .key = sx_value_null(), .w = &w,
+             .out = out};
     r.slots = c->max_slots <= ANALOG_STACK_SLOTS ? stack : calloc(c->max_slots, sizeof *r.slots);
     if (!r.slots)
         return -1;
-    if (c->stateful) {
-        lane_table *t = lane_get(&r);
-        if (t)
-            state_expire(&r, t);
+    lane_table *t = c->stateful ? lane_get(&r) : NULL;
+    if (t) {
+        state_expire(&r, t);
+        doomed_flush(&r);
     }
-    worklist w = {0};
     for (uint32_t k = 0; k < in->n; k++) {
         r.inputs++;
-        input_run(&r, &w, &in->tuples[k], out);
+        input_run(&r, &in->tuples[k]);
     }
     in->n = 0; /* every tuple was moved out */
+    if (t && (in->flags & SX_BATCH_HEARTBEAT)) {
+        sx_value_release(&r.key);
+        lane_heartbeat(&r, t, (in->flags & SX_BATCH_EOF) != 0);
+    }
     for (uint32_t i = w.head; i < w.n; i++)
         sx_tuple_clear(&w.t[i]);
     free(w.t);

@@ -32,6 +32,10 @@
 enum {
     ANALOG_FN_PURE = 1u << 0,     /* result depends on the arguments only */
     ANALOG_FN_STATEFUL = 1u << 1, /* keeps per-context-key state */
+    /* the result is a list and the rule fires once per item, in order
+     * (not at all for an empty list); the call must be the whole right
+     * side of an assignment, V = f(...) */
+    ANALOG_FN_MULTI = 1u << 2,
     ANALOG_FN_VARIADIC = -1,      /* max_args: no upper bound */
 };
 
@@ -64,6 +68,18 @@ typedef struct analog_fn_def {
     void *(*state_new)(void);
     void (*state_free)(void *state);
     int64_t idle_timeout_ns;
+    /* optional, stateful functions: what falls due without an input (a
+     * call that timed out). Called with ctx->state at every heartbeat
+     * (ctx->now_ns its packet time; final false) and once more with
+     * final true just before the state is freed (idle expiry, eviction,
+     * end of input). Leaves *result null when nothing is due, else sets
+     * it like a call's result (a list for ANALOG_FN_MULTI): the rule
+     * then goes on from the call as if the call had returned it, with
+     * the variables bound at the state's last call. Returns 1 when the
+     * state is finished and may be freed now, 0 to keep it, -1 with a
+     * message in ctx->err. The call must be the whole right side of an
+     * assignment, V = f(...). */
+    int (*drain)(analog_fn_ctx *ctx, bool final, sx_value *result);
     const char *summary; /* one line for `scalanytics functions` */
 } analog_fn_def;
 

@@ -62,6 +62,12 @@ struct plan_call {
     uint32_t nargs;
     analog_pos pos;
     uint32_t site;           /* index among the component's call sites */
+    /* the call is the whole right side of an assignment: where a rule
+     * goes on from when the function's drain hook gives a value */
+    bool resumable;
+    uint32_t rule, step;     /* its rule (in the component) and step */
+    uint32_t *resume_slots;  /* slots bound before it and used after it */
+    uint32_t nresume;
     atomic_ullong errors;
     atomic_bool reported;    /* first error message printed */
 };
@@ -80,6 +86,7 @@ typedef struct plan_step {
     uint32_t slot;           /* BIND_ARG, ASSIGN */
     analog_term_op op;       /* COMPARE (ASSIGN/DEFINE mean EQ here) */
     plan_expr *lhs, *rhs;    /* TEST_ARG uses rhs; ASSIGN rhs; COMPARE both */
+    bool multi;              /* ASSIGN of an ANALOG_FN_MULTI call: once per item */
 } plan_step;
 
 typedef struct plan_rule {

@@ -169,6 +169,7 @@ static void plan_call_free(plan_call *c)
     for (uint32_t i = 0; i < c->nargs; i++)
         plan_expr_free(c->args[i]);
     free(c->args);
+    free(c->resume_slots);
     if (c->prepared && c->def->prepared_free)
         c->def->prepared_free(c->prepared);
     free(c);
@@ -412,6 +413,92 @@ static void term_steps(planner *pl, const analog_rule *ar, uint32_t *cap)
     }
 }
 
+/** True when calls of def must be the whole right side of an assignment
+ *  (their values go on from the call: lists, or drained later). */
+static bool call_needs_assign(const analog_fn_def *def)
+{
+    return (def->flags & ANALOG_FN_MULTI) || def->drain;
+}
+
+/** Reports calls inside x that must stand alone in an assignment. */
+static void expr_check_nested(planner *pl, const plan_expr *x)
+{
+    if (!x)
+        return;
+    if (x->kind == PX_CALL) {
+        if (call_needs_assign(x->call->def))
+            PLAN_ERROR(pl, x->pos,
+                       "%s must be the whole right side of an assignment (V = %s(...))",
+                       x->call->def->name, x->call->def->name);
+        for (uint32_t i = 0; i < x->call->nargs; i++)
+            expr_check_nested(pl, x->call->args[i]);
+        return;
+    }
+    expr_check_nested(pl, x->lhs);
+    expr_check_nested(pl, x->rhs);
+}
+
+/** Marks in used[] every slot x reads. */
+static void expr_mark_slots(const plan_expr *x, bool *used)
+{
+    if (!x)
+        return;
+    if (x->kind == PX_SLOT)
+        used[x->slot] = true;
+    if (x->kind == PX_CALL)
+        for (uint32_t i = 0; i < x->call->nargs; i++)
+            expr_mark_slots(x->call->args[i], used);
+    expr_mark_slots(x->lhs, used);
+    expr_mark_slots(x->rhs, used);
+}
+
+/** Makes the call of assignment step k of rule r (rule index ri)
+ *  resumable: records where it is and which slots bound before it the
+ *  steps after it and the head read. */
+static void call_resume_plan(plan_rule *r, uint32_t ri, uint32_t k)
+{
+    plan_call *c = r->steps[k].rhs->call;
+    c->resumable = true;
+    c->rule = ri;
+    c->step = k;
+    bool *used = xcalloc(r->nslots ? r->nslots : 1, sizeof *used);
+    for (uint32_t i = k + 1; i < r->nsteps; i++) {
+        expr_mark_slots(r->steps[i].lhs, used);
+        expr_mark_slots(r->steps[i].rhs, used);
+    }
+    for (uint32_t i = 0; i < r->nhead; i++)
+        expr_mark_slots(r->head[i], used);
+    c->resume_slots = xcalloc(k + 1, sizeof *c->resume_slots);
+    for (uint32_t i = 0; i < k; i++) {
+        const plan_step *s = &r->steps[i];
+        if ((s->kind == PS_BIND_ARG || s->kind == PS_ASSIGN) && used[s->slot])
+            c->resume_slots[c->nresume++] = s->slot;
+    }
+    free(used);
+}
+
+/** After rule r (index ri) is planned: assignments of a call become
+ *  resumable; calls needing that anywhere else are errors. */
+static void rule_calls_check(planner *pl, plan_rule *r, uint32_t ri)
+{
+    for (uint32_t k = 0; k < r->nsteps; k++) {
+        plan_step *s = &r->steps[k];
+        if (s->kind == PS_ASSIGN && s->rhs && s->rhs->kind == PX_CALL) {
+            plan_call *c = s->rhs->call;
+            s->multi = (c->def->flags & ANALOG_FN_MULTI) != 0;
+            if (c->def->drain)
+                call_resume_plan(r, ri, k);
+            for (uint32_t i = 0; i < c->nargs; i++)
+                expr_check_nested(pl, c->args[i]);
+            continue;
+        }
+        expr_check_nested(pl, s->lhs);
+        expr_check_nested(pl, s->rhs);
+    }
+    for (uint32_t i = 0; i < r->nhead; i++)
+        expr_check_nested(pl, r->head[i]);
+}
+
 /** Plans rule ar into r. */
 static void rule_build(planner *pl, const analog_rule *ar, plan_rule *r)
 {
@@ -468,6 +555,7 @@ static void comp_build(planner *pl, const analog_component *ac, plan_comp *c)
     c->rules = xcalloc(c->nrules, sizeof *c->rules);
     for (uint32_t i = 0; i < c->nrules; i++) {
         rule_build(pl, &ac->rules[i], &c->rules[i]);
+        rule_calls_check(pl, &c->rules[i], i);
         c->rules[i].label = xstrdup(ac->rules[i].label);
     }
 }
@@ -651,6 +739,8 @@ int analog_plan_install(analog_plan *plan, sx_pipeline *pl, char *err, size_t er
         }
         if (kind == SX_PARALLEL_CONTEXT || kind == SX_SERIAL_CONTEXT)
             sx_actor_set_key(a, analog_eval_key, c);
+        /* heartbeats expire and flush the state of every key lane */
+        sx_actor_set_heartbeat_lanes(a, c->stateful);
         if (c->places && sx_runtime_distributed(rt) &&
             sx_pipeline_set_placement(pl, i, analog_eval_place, c) != 0) {
             snprintf(err, errlen, "cannot place the outputs of component '%s'", c->name);

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "analog/counters.h"
 #include "functions/fn_traffic.h"
+#include "heartbeat.h"
 #include "program.h"
 #include "proto/alloc.h"
 #include "proto/json.h"
@@ -126,6 +127,7 @@ typedef struct run_opts {
     cli_program_opts prog;
     const char *tuples, *out, *stats_json, *publish;
     const char *deploy, *key; /* --deploy FILE, --key FILE */
+    int64_t heartbeat_ns;     /* --heartbeat; -1 = the default */
     int stats;
     size_t max_bytes;
     unsigned subscribers;
@@ -197,6 +199,10 @@ static void run_usage(FILE *f)
         "  -T, --tokens N          tokens in flight per pipeline (default 1000)\n"
         "      --max-bytes N       cut bytes values in the output to N bytes, adding\n"
         "                          \"NAME_truncated\": true (default: no cut)\n"
+        "      --heartbeat SECONDS a heartbeat every SECONDS of packet time (default 1;\n"
+        "                          0 = only at the end of input): stateful functions\n"
+        "                          report what fell due (calls that timed out) and free\n"
+        "                          idle state; the end of input flushes everything\n"
         "      --encode-local      protobuf-encode every local hop (a runtime check)\n"
         "      --stats[=FILE]      per-component and per-worker tables on stderr, or\n"
         "                          the run summary as JSON into FILE\n"
@@ -220,6 +226,22 @@ static int num(const char *opt, const char *s, unsigned long long max, unsigned 
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/** Parses --heartbeat SECONDS (0 to a day, fractions allowed) into ns;
+ *  -1 with a message if bad. */
+static int heartbeat_parse(const char *s, int64_t *ns)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= 0 && v <= 86400) || (v > 0 && v < 1e-6)) {
+        fprintf(stderr, "scalanytics run: --heartbeat wants seconds from 0 (only at the end "
+                        "of input) or 0.000001 to 86400, got '%s'\n", s);
+        return -1;
+    }
+    *ns = (int64_t)(v * 1e9 + 0.5);
     return 0;
 }
 
@@ -259,11 +281,13 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"no-promisc", no_argument, 0, 'X'}, {"buffer-size", required_argument, 0, 'B'},
         {"immediate", no_argument, 0, 'I'}, {"set", required_argument, 0, 'E'},
         {"config", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
-        {"deploy", required_argument, 0, 'D'}, {"key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+        {"deploy", required_argument, 0, 'D'}, {"key", required_argument, 0, 'K'},
+        {"heartbeat", required_argument, 0, 'H'}, {0, 0, 0, 0}};
     unsigned long long v;
     int c;
     optind = 1;
     o->cap.promiscuous = true;
+    o->heartbeat_ns = CLI_HEARTBEAT_DEFAULT_NS;
     while ((c = getopt_long(argc, argv, "t:p:s:o:j:T:r:i:f:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': o->tuples = optarg; break;
@@ -292,6 +316,10 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 'N': if (num("--subscribers", optarg, 1000, &v)) return 2; o->subscribers = (unsigned)v; break;
         case 'D': o->deploy = optarg; break;
         case 'K': o->key = optarg; break;
+        case 'H':
+            if (heartbeat_parse(optarg, &o->heartbeat_ns) != 0)
+                return 2;
+            break;
         case 'h': return 1;
         default: return 2;
         }
@@ -320,10 +348,14 @@ static int run_parse(int argc, char **argv, run_opts *o)
 }
 
 /** Gives tuple t (time ns) to every pipeline, each its own copy sharing
- *  t's storage; live inputs are offered (dropped when no token is free).
- *  t is cleared. */
-static void fan_out(sx_pipeline **pipes, size_t np, sx_tuple *t, int64_t ns, bool live)
+ *  t's storage, after the heartbeat due before it; live inputs are
+ *  offered (dropped when no token is free). t is cleared. */
+static void fan_out(sx_pipeline **pipes, size_t np, sx_tuple *t, int64_t ns, bool live,
+                    cli_heartbeat *hb)
 {
+    int64_t at;
+    if (cli_heartbeat_due(hb, ns, &at))
+        cli_heartbeat_send(hb, pipes, np, at, false);
     for (size_t i = 0; i < np; i++) {
         sx_batch *b = sx_batch_new(0);
         b->time_ns = ns;
@@ -341,7 +373,7 @@ static void fan_out(sx_pipeline **pipes, size_t np, sx_tuple *t, int64_t ns, boo
 /** Reads packets and fans each out to all pipelines. Returns 0, or 1
  *  when the capture failed (what was read before is still processed). */
 static long admit_capture(sx_capture *cap, bool live, sx_pipeline **pipes, size_t np,
-                          uint64_t *inputs)
+                          uint64_t *inputs, cli_heartbeat *hb)
 {
     uint64_t size = 0, done = 0;
     sx_progress *bar = NULL;
@@ -362,7 +394,7 @@ static long admit_capture(sx_capture *cap, bool live, sx_pipeline **pipes, size_
             break;
         }
         bits += 8 * (uint64_t)t.vals[1].u.blob->len;
-        fan_out(pipes, np, &t, ns, live);
+        fan_out(pipes, np, &t, ns, live, hb);
         (*inputs)++;
         if (bar && (*inputs & 255) == 0 && sx_capture_progress(cap, &done, &size) == 0)
             sx_progress_update(bar, done, bits);
@@ -377,7 +409,8 @@ static long admit_capture(sx_capture *cap, bool live, sx_pipeline **pipes, size_
 
 /** Reads the input and fans every tuple out to all pipelines. Returns
  *  the number of bad lines; -1 if the input cannot be read. */
-static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_t *inputs)
+static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_t *inputs,
+                      cli_heartbeat *hb)
 {
     FILE *in = strcmp(o->tuples, "-") ? fopen(o->tuples, "r") : stdin;
     if (!in) {
@@ -402,7 +435,7 @@ static long admit_all(const run_opts *o, sx_pipeline **pipes, size_t np, uint64_
                 fprintf(stderr, "%s:%ld: %s (line skipped)\n", o->tuples, lineno, err);
             continue;
         }
-        fan_out(pipes, np, &t, ns, false);
+        fan_out(pipes, np, &t, ns, false, hb);
         (*inputs)++;
     }
     if (ferror(in) && !interrupted)
@@ -596,8 +629,11 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
                 status = 1;
             }
         } else {
-            bad = cap ? admit_capture(cap, o->cap.interface != NULL, pipes, np, &inputs)
-                      : admit_all(o, pipes, np, &inputs);
+            cli_heartbeat hb;
+            cli_heartbeat_init(&hb, o->heartbeat_ns);
+            bad = cap ? admit_capture(cap, o->cap.interface != NULL, pipes, np, &inputs, &hb)
+                      : admit_all(o, pipes, np, &inputs, &hb);
+            cli_heartbeat_finish(&hb, pipes, np);
             for (size_t i = 0; i < np; i++)
                 if (sx_pipeline_finish(pipes[i]) != 0) {
                     fprintf(stderr, "scalanytics run: the node's network failed\n");

@@ -87,6 +87,57 @@ static const analog_fn_def count_def = {
 };
 ANALOG_FN_REGISTER(count_def)
 
+/* ---- a multi-valued function with a drain hook: f_testSession(K, X)
+ * returns [X] (and X*10 too when X is even; nothing for 0); at a
+ * heartbeat a key idle over 500 ns gives "timeout:K:SUM" and is done;
+ * the final drain gives "final:K:SUM" ---- */
+
+typedef struct session {
+    char key[16];
+    int64_t sum, last_ns;
+} session;
+
+static void *session_new(void) { return calloc(1, sizeof(session)); }
+static void session_free(void *s) { free(s); }
+
+static int session_call(analog_fn_ctx *ctx, const sx_value *args, uint32_t nargs,
+                        sx_value *result)
+{
+    session *s = ctx->state;
+    int64_t x = args[1].kind == SX_INT ? args[1].u.i : 0;
+    if (args[0].kind == SX_STR && args[0].u.blob)
+        snprintf(s->key, sizeof s->key, "%.*s", (int)args[0].u.blob->len,
+                 (const char *)args[0].u.blob->data);
+    s->sum += x;
+    s->last_ns = ctx->now_ns;
+    uint32_t n = x == 0 ? 0 : x % 2 == 0 ? 2 : 1;
+    *result = sx_value_list(n);
+    if (n >= 1)
+        sx_value_list_set(result, 0, NULL, sx_value_int(x));
+    if (n == 2)
+        sx_value_list_set(result, 1, NULL, sx_value_int(x * 10));
+    return 0;
+}
+
+static int session_drain(analog_fn_ctx *ctx, bool final, sx_value *result)
+{
+    session *s = ctx->state;
+    if (!final && ctx->now_ns - s->last_ns <= 500)
+        return 0;
+    char text[64];
+    snprintf(text, sizeof text, "%s:%s:%" PRId64, final ? "final" : "timeout", s->key, s->sum);
+    *result = sx_value_cstr(text);
+    return 1;
+}
+
+static const analog_fn_def session_def = {
+    .name = "f_testSession", .min_args = 2, .max_args = 2,
+    .flags = ANALOG_FN_STATEFUL | ANALOG_FN_MULTI, .call = session_call,
+    .state_new = session_new, .state_free = session_free, .drain = session_drain,
+    .idle_timeout_ns = 1000000, .summary = "test: a list per call, timeouts at heartbeats",
+};
+ANALOG_FN_REGISTER(session_def)
+
 /* ---- running a program ---- */
 
 /** The value written as "s:text", "i:12" or "f:1.5". */
@@ -174,6 +225,12 @@ static char *run_plan(analog_plan *plan, const input *in, size_t nin, unsigned t
     }
     for (size_t i = 0; i < nin; i++) {
         sx_batch *b = sx_batch_new(0);
+        b->time_ns = in[i].time_ns;
+        if (!strcmp(in[i].rel, "HEARTBEAT") || !strcmp(in[i].rel, "EOF")) {
+            b->flags = SX_BATCH_HEARTBEAT | (in[i].rel[0] == 'E' ? SX_BATCH_EOF : 0u);
+            sx_pipeline_inject(pl, b);
+            continue;
+        }
         uint32_t n = 0;
         while (n < MAX_VALS && in[i].vals[n])
             n++;
@@ -441,6 +498,67 @@ static void test_state_cap(void)
         fail("state.cap", "%s", err);
 }
 
+/** A multi-valued function fires its rule once per item; heartbeats
+ *  drain what fell due (the rule goes on with the variables of the
+ *  key's last call) and the end of input flushes the rest; the same at
+ *  1 and 4 threads. A multi-valued call inside an expression is a plan
+ *  error. */
+static void test_heartbeat(void)
+{
+    const char *src =
+        "component c(parallel_context_order, context_keys(ev(2))) {\n"
+        "r1 out(@N, K, I, V) :- ev(@N, K, X, I), V = f_testSession(K, X).\n"
+        "}\n"
+        "component d(parallel) {\n"
+        "r2 seen(@N, K, I, V) :- out(@N, K, I, V).\n"
+        "}\n";
+    input in[] = {
+        IN_AT(0, "ev", "s:n", "s:k1", "i:1", "i:10"),
+        IN_AT(100, "ev", "s:n", "s:k2", "i:2", "i:20"),
+        IN_AT(200, "ev", "s:n", "s:k1", "i:0", "i:30"),
+        IN_AT(700, "ev", "s:n", "s:k2", "i:3", "i:40"),
+        IN_AT(1000, "HEARTBEAT", NULL),
+        IN_AT(1100, "ev", "s:n", "s:k1", "i:4", "i:50"),
+        IN_AT(1200, "EOF", NULL),
+    };
+    const char *want =
+        "1: seen(\"n\", \"k1\", 10, 1)\n"
+        "2: seen(\"n\", \"k2\", 20, 2)\n2: seen(\"n\", \"k2\", 20, 20)\n"
+        "4: seen(\"n\", \"k2\", 40, 3)\n"
+        "5: seen(\"n\", \"k1\", 30, \"timeout:k1:1\")\n"
+        "6: seen(\"n\", \"k1\", 50, 4)\n6: seen(\"n\", \"k1\", 50, 40)\n";
+    for (unsigned threads = 1; threads <= 4; threads += 3) {
+        char *got = run_src("heartbeat", src, NULL, NULL, 0, in, N(in), threads, NULL);
+        /* the final drains come in lane order: compare them as a set */
+        char *eof = strstr(got, "7: ");
+        size_t head = eof ? (size_t)(eof - got) : strlen(got);
+        char test[64];
+        snprintf(test, sizeof test, "heartbeat.t%u", threads);
+        if (strncmp(got, want, head) != 0 || head != strlen(want))
+            fail(test, "output differs\n--- expected\n%s--- got\n%s---", want, got);
+        else if (!eof || !strstr(eof, "7: seen(\"n\", \"k1\", 50, \"final:k1:4\")\n") ||
+                 !strstr(eof, "7: seen(\"n\", \"k2\", 40, \"final:k2:5\")\n") ||
+                 strlen(eof) != 2 * strlen("7: seen(\"n\", \"k1\", 50, \"final:k1:4\")\n"))
+            fail(test, "want the two final drains at token 7, got\n%s", got);
+        else
+            printf("ok %s\n", test);
+        free(got);
+    }
+
+    const char *bad = "component c(parallel_context_order, context_keys(ev(2))) {\n"
+                      "r1 out(@N, L) :- ev(@N, K, X), L = f_strlen(f_testSession(K, X)).\n"
+                      "}\n";
+    input bin[] = {IN("ev", "s:n", "s:k", "i:1")};
+    char *diag = NULL;
+    analog_plan *plan = plan_src(bad, NULL, NULL, 0, bin, 1, &diag);
+    if (plan || !strstr(diag, "whole right side of an assignment"))
+        fail("heartbeat.nested", "want a plan error, got:\n%s", diag);
+    else
+        printf("ok heartbeat.nested\n");
+    analog_plan_destroy(&plan);
+    free(diag);
+}
+
 /** The same outputs with 1 and 4 threads, over a 3-component chain. */
 static void test_threads(void)
 {
@@ -519,6 +637,7 @@ int main(void)
     test_cap();
     test_state();
     test_state_cap();
+    test_heartbeat();
     test_threads();
     test_names_and_print();
     if (failures) {
