@@ -193,6 +193,12 @@ add_test(NAME docker.lab COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/docker_l
          $<TARGET_FILE:scalanytics> ${sx_generated_mails})
 set_tests_properties(net.netns_split docker.lab PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
+# SIP (libosip2): message parsing and framing, f_processUDPDetector,
+# f_sipEventParse, f_sipStreamParse, f_sipcallid, with hostile input.
+add_executable(test_sip tests/test_sip.c)
+target_link_libraries(test_sip PRIVATE sxfunctions)
+add_test(NAME functions.sip COMMAND test_sip units)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
