@@ -2,24 +2,22 @@
  * run.c -- `scalanytics run PROGRAM... --tuples FILE`: run ANALOG
  * programs, each as its own pipeline on one shared worker pool, every
  * input tuple fanned out to all of them; the last component's outputs go
- * out as JSON lines.
+ * to the destinations of run_output.c (JSON lines or CSV, per relation).
  *
  * The admitting thread (main) reads the input and injects; sinks run on
- * workers, so the output file and the per-relation counts are guarded by
- * one mutex (the sink is once per token, not per hop). SIGINT stops
+ * workers, so the outputs and the per-relation counts are guarded by the
+ * output lock (the sink is once per token, not per hop). SIGINT stops
  * reading; what was admitted is drained and written before exit.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "actors/deploy.h"
 #include "capture/progress.h"
@@ -30,6 +28,7 @@
 #include "functions/fn_traffic.h"
 #include "heartbeat.h"
 #include "program.h"
+#include "run_output.h"
 #include "proto/alloc.h"
 #include "proto/json.h"
 
@@ -39,19 +38,6 @@ typedef struct rel_count {
     char *name;
     uint64_t n;
 } rel_count;
-
-/* Shared by all sinks: the outputs and their lock. */
-typedef struct run_output {
-    pthread_mutex_t mu; /* protects everything below and every rel_count */
-    FILE *f;            /* JSON lines, or NULL with --publish and no --out */
-    sx_json_opts json;
-    uint64_t write_errors;
-    void *zctx, *pub;   /* --publish: an XPUB socket, one message per tuple */
-    FILE *mem;          /* reused buffer for a message */
-    char *membuf;
-    size_t memlen;
-    uint64_t published, publish_errors;
-} run_output;
 
 /* One pipeline's sink. */
 typedef struct run_sink {
@@ -89,43 +75,27 @@ static void count_relation(run_sink *s, const char *rel)
     s->rels[s->nrels++].n = 1;
 }
 
-/** Sends one tuple as a JSON message on the publish socket (under the
- *  output lock, which also hands the socket safely between workers). */
-static void publish(run_output *o, const char *pipeline, const sx_batch *b, const sx_tuple *t,
-                    const char *const *names, uint32_t nnames)
-{
-    fseek(o->mem, 0, SEEK_SET);
-    if (sx_json_write_tuple(o->mem, pipeline, b, t, names, nnames, &o->json) != 0 ||
-        fflush(o->mem) != 0 || o->memlen == 0 ||
-        zmq_send(o->pub, o->membuf, o->memlen - 1 /* no newline */, 0) < 0)
-        o->publish_errors++;
-    else
-        o->published++;
-}
-
-/** The pipeline sink: one JSON line per output tuple. */
+/** The pipeline sink: each output tuple to its destination, counted. */
 static void sink(void *arg, const sx_batch *b)
 {
     run_sink *s = arg;
-    pthread_mutex_lock(&s->out->mu);
+    run_output_lock(s->out);
     for (uint32_t i = 0; i < b->n; i++) {
         const sx_tuple *t = &b->tuples[i];
         uint32_t nnames = 0;
         const char *const *names = analog_plan_attr_names(s->plan, sx_tuple_relation(t), &nnames);
-        if (s->out->f &&
-            sx_json_write_tuple(s->out->f, s->name, b, t, names, nnames, &s->out->json) != 0)
-            s->out->write_errors++;
-        if (s->out->pub)
-            publish(s->out, s->name, b, t, names, nnames);
+        run_output_tuple(s->out, s->name, b, t, names, nnames);
         count_relation(s, sx_tuple_relation(t));
     }
-    pthread_mutex_unlock(&s->out->mu);
+    run_output_unlock(s->out);
 }
 
 typedef struct run_opts {
     sx_runtime_opts rt;
     cli_program_opts prog;
-    const char *tuples, *out, *stats_json, *publish;
+    const char *tuples, *stats_json, *publish;
+    char **outs;              /* every -o [REL=]FILE */
+    size_t nouts;
     const char *deploy, *key; /* --deploy FILE, --key FILE */
     int64_t heartbeat_ns;     /* --heartbeat; -1 = the default */
     int stats;
@@ -144,7 +114,8 @@ static void run_usage(FILE *f)
         "all share one pool of worker threads, and every input tuple goes to each.\n"
         "The last component's outputs are written as JSON lines, one object per tuple:\n"
         "  {\"pipeline\": P, \"relation\": R, \"token\": T, \"time\": SECONDS, VAR: value, ...}\n"
-        "named by the variables of the rule head that produced it.\n"
+        "named by the variables of the rule head that produced it, or per relation\n"
+        "into files of their own, JSON lines or CSV (see outputs).\n"
         "\n"
         "input (exactly one):\n"
         "  -r, --read FILE         packets from a pcap or pcapng file; each IPv4 packet\n"
@@ -180,6 +151,30 @@ static void run_usage(FILE *f)
         "      --key FILE          this node's CurveZMQ key pair (scalanytics keygen),\n"
         "                          needed when the deployment lists keys\n"
         "\n"
+        "outputs:\n"
+        "  -o, --out [REL=]FILE    where outputs go (repeatable). -o FILE: every output\n"
+        "                          not routed elsewhere (default: stdout, or nowhere\n"
+        "                          with --publish). -o REL=FILE: relation REL's\n"
+        "                          outputs, which then leave the default (REL must be\n"
+        "                          one a program outputs). A FILE ending in .csv is\n"
+        "                          CSV: a header line of REL's variables (written even\n"
+        "                          if no tuple comes), then one line per tuple, those\n"
+        "                          columns only, RFC 4180 quoting; it holds one\n"
+        "                          relation, so it is never the default. Any other\n"
+        "                          FILE gets JSON lines; a FILE named twice is one\n"
+        "                          file. E.g. -o sessions.jsonl -o sip_call=calls.csv\n"
+        "                          (CSV values: strings as they are, \"\" if empty,\n"
+        "                          nothing for null, floats shortest exact, IPs\n"
+        "                          dotted, bytes base64, lists and records as JSON)\n"
+        "      --publish EP        also publish each output as a ZeroMQ message on\n"
+        "                          endpoint EP (bound here, e.g. tcp://127.0.0.1:5557);\n"
+        "                          `scalanytics listen EP` prints them\n"
+        "      --subscribers N     with --publish, wait (up to 10 s) for N subscribers\n"
+        "                          before reading input, so none misses the start\n"
+        "      --max-bytes N       cut bytes values in JSON output to N bytes, adding\n"
+        "                          \"NAME_truncated\": true (default: no cut; CSV\n"
+        "                          files get them whole)\n"
+        "\n"
         "options:\n"
         "  -p, --param NAME=VALUE  bind $NAME in the programs (repeatable)\n"
         "  -s, --source REL        a relation the first component may consume\n"
@@ -188,17 +183,8 @@ static void run_usage(FILE *f)
         "                          (caps, limits, timeouts; 'scalanytics functions'\n"
         "                          lists them with their defaults); repeatable\n"
         "      --config FILE       settings from a file of 'name = value' lines\n"
-        "  -o, --out FILE          write outputs to FILE (default: stdout, unless\n"
-        "                          --publish is given)\n"
-        "      --publish EP        also publish each output as a ZeroMQ message on\n"
-        "                          endpoint EP (bound here, e.g. tcp://127.0.0.1:5557);\n"
-        "                          `scalanytics listen EP` prints them\n"
-        "      --subscribers N     with --publish, wait (up to 10 s) for N subscribers\n"
-        "                          before reading input, so none misses the start\n"
         "  -j, --threads N         worker threads (default: number of CPUs)\n"
         "  -T, --tokens N          tokens in flight per pipeline (default 1000)\n"
-        "      --max-bytes N       cut bytes values in the output to N bytes, adding\n"
-        "                          \"NAME_truncated\": true (default: no cut)\n"
         "      --heartbeat SECONDS a heartbeat every SECONDS of packet time (default 1;\n"
         "                          0 = only at the end of input): stateful functions\n"
         "                          report what fell due (calls that timed out) and free\n"
@@ -212,7 +198,10 @@ static void run_usage(FILE *f)
         "stderr. Ctrl-C stops reading; admitted inputs are still finished and written.\n"
         "Exit status: 0 ok, 1 a program error or bad input lines, 2 bad usage.\n"
         "\n"
-        "example: scalanytics run programs/match.analog --tuples in.jsonl --param P=hello\n");
+        "examples:\n"
+        "  scalanytics run programs/match.analog --tuples in.jsonl --param P=hello\n"
+        "  scalanytics run programs/sip.analog --read voip.pcap \\\n"
+        "      -o sessions.jsonl -o sip_call=calls.csv\n");
 }
 
 /** Parses a number option; -1 with a message if bad. */
@@ -293,7 +282,10 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 't': o->tuples = optarg; break;
         case 'p': if (cli_program_add_param(&o->prog, "run", optarg)) return 2; break;
         case 's': cli_program_add_source(&o->prog, optarg); break;
-        case 'o': o->out = optarg; break;
+        case 'o':
+            o->outs = sx_realloc(o->outs, (o->nouts + 1) * sizeof *o->outs);
+            o->outs[o->nouts++] = optarg;
+            break;
         case 'j': if (num("--threads", optarg, 1024, &v)) return 2; o->rt.threads = (unsigned)v; break;
         case 'T': if (num("--tokens", optarg, 1u << 24, &v)) return 2; o->rt.tokens = (uint32_t)v; break;
         case 'm': if (num("--max-bytes", optarg, 1ull << 30, &v)) return 2; o->max_bytes = v; break;
@@ -644,11 +636,6 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
         signal(SIGINT, SIG_DFL);
         if (summary(o, rt, pipes, sinks, progs, np, inputs, bad, secs, cap) != 0 || bad != 0)
             status = 1;
-        if (out->write_errors) {
-            fprintf(stderr, "scalanytics run: %" PRIu64 " output lines could not be written\n",
-                    out->write_errors);
-            status = 1;
-        }
     }
     sx_runtime_destroy(&rt);
     sx_capture_close(&cap);
@@ -658,52 +645,6 @@ static int run_programs(run_opts *o, cli_program *progs, size_t np, run_output *
     free(sinks);
     free(pipes);
     return status;
-}
-
-/** Binds the XPUB socket and waits for `subscribers` subscriptions
- *  (10 s at most). 0, or -1 with a message. */
-static int open_publish(run_output *out, const char *endpoint, unsigned subscribers)
-{
-    out->zctx = zmq_ctx_new();
-    out->pub = zmq_socket(out->zctx, ZMQ_XPUB);
-    int zero = 0, linger = 2000;
-    zmq_setsockopt(out->pub, ZMQ_SNDHWM, &zero, sizeof zero); /* outputs are never dropped here */
-    zmq_setsockopt(out->pub, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(out->pub, endpoint) != 0) {
-        fprintf(stderr, "scalanytics run: --publish %s: %s\n", endpoint, zmq_strerror(errno));
-        return -1;
-    }
-    out->mem = open_memstream(&out->membuf, &out->memlen);
-    double deadline = now_s() + 10;
-    for (unsigned got = 0; got < subscribers;) {
-        zmq_pollitem_t it = {out->pub, 0, ZMQ_POLLIN, 0};
-        long left = (long)((deadline - now_s()) * 1000);
-        if (left <= 0 || zmq_poll(&it, 1, left) <= 0) {
-            fprintf(stderr, "scalanytics run: only %u of %u subscribers came within 10 s\n", got,
-                    subscribers);
-            return -1;
-        }
-        char buf[256];
-        int n = zmq_recv(out->pub, buf, sizeof buf, 0);
-        if (n > 0 && buf[0] == 1)
-            got++; /* a subscription (1) rather than an unsubscription (0) */
-    }
-    return 0;
-}
-
-/** Closes what open_publish made, reporting publish errors. */
-static void close_publish(run_output *out)
-{
-    if (out->publish_errors)
-        fprintf(stderr, "scalanytics run: %" PRIu64 " outputs could not be published\n",
-                out->publish_errors);
-    if (out->pub)
-        zmq_close(out->pub);
-    if (out->zctx)
-        zmq_ctx_term(out->zctx);
-    if (out->mem)
-        fclose(out->mem);
-    free(out->membuf);
 }
 
 /** Loads --deploy, checks this node against it (its name, whether it
@@ -747,11 +688,13 @@ int cli_run(int argc, char **argv)
     if (rc != 0) {
         run_usage(rc == 1 ? stdout : stderr);
         cli_program_opts_free(&o.prog);
+        free(o.outs);
         return rc == 1 ? 0 : 2;
     }
     sx_deploy *d = NULL;
     if (o.deploy && (rc = load_deploy(&o, &d)) != 0) {
         cli_program_opts_free(&o.prog);
+        free(o.outs);
         return rc;
     }
     size_t np = (size_t)(argc - optind);
@@ -760,30 +703,21 @@ int cli_run(int argc, char **argv)
     for (size_t i = 0; i < np; i++)
         if (cli_program_load(argv[optind + (int)i], &o.prog, &progs[i]) != 0)
             status = 1;
-    run_output out = {.f = stdout, .json = {.max_bytes = o.max_bytes}};
-    pthread_mutex_init(&out.mu, NULL);
-    if (status == 0 && o.out && !(out.f = fopen(o.out, "w"))) {
-        fprintf(stderr, "scalanytics run: cannot write %s: %s\n", o.out, strerror(errno));
-        status = 1;
-    }
-    if (status == 0 && o.publish && !o.out)
-        out.f = NULL; /* publishing only */
-    if (status == 0 && o.publish && open_publish(&out, o.publish, o.subscribers) != 0)
-        status = 1;
+    run_output_opts oo = {.outs = o.outs, .nouts = o.nouts, .sources = o.prog.sources,
+                          .nsources = o.prog.nsources, .publish = o.publish,
+                          .subscribers = o.subscribers, .max_bytes = o.max_bytes};
+    run_output *out = NULL;
     if (status == 0)
-        status = run_programs(&o, progs, np, &out, d);
-    close_publish(&out);
-    if (out.f && out.f != stdout && fclose(out.f) != 0) {
-        fprintf(stderr, "scalanytics run: writing %s: %s\n", o.out, strerror(errno));
+        out = run_output_new(&oo, progs, np, &status);
+    if (status == 0)
+        status = run_programs(&o, progs, np, out, d);
+    if (run_output_close(&out) != 0 && status == 0)
         status = 1;
-    }
-    if (out.f == stdout)
-        fflush(stdout);
-    pthread_mutex_destroy(&out.mu);
     for (size_t i = 0; i < np; i++)
         cli_program_free(&progs[i]);
     free(progs);
     cli_program_opts_free(&o.prog);
+    free(o.outs);
     sx_deploy_set_current(NULL);
     sx_deploy_free(&d);
     return status;

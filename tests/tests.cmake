@@ -199,6 +199,10 @@ add_executable(test_sip tests/test_sip.c)
 target_link_libraries(test_sip PRIVATE sxfunctions)
 add_test(NAME functions.sip COMMAND test_sip units)
 
+# run's outputs: -o REL=FILE routes a relation to its own file, JSON
+# lines or CSV (header, RFC 4180 quoting), and the usage errors.
+add_test(NAME cli.outputs COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_outputs.sh $<TARGET_FILE:scalanytics>)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
