@@ -245,32 +245,54 @@ static void tuple_lanes(sx_actor *a, const sx_batch *b, uint32_t *lane)
         lane[i] = sx_lanes_of(a->lanes, a->keyfn ? a->keyfn(a->keyarg, &b->tuples[i]) : 0);
 }
 
-/** A heartbeat visits every lane used so far (one never used holds no
- *  state), carrying the tuples of each; b is consumed. */
+/** The used lanes heartbeat b visits, into piece_lane (room for every
+ *  lane); returns how many: all at the end of input, else the next
+ *  heartbeat_lanes of them in turn. */
+static uint32_t heartbeat_turn(sx_actor *a, const sx_batch *b, uint32_t *piece_lane)
+{
+    const uint32_t *order;
+    uint32_t used = sx_lanes_touched(a->lanes, &order);
+    uint32_t n = used;
+    if (!(b->flags & SX_BATCH_EOF) && a->heartbeat_lanes < used) {
+        n = a->heartbeat_lanes;
+        uint32_t start = a->heartbeat_next % used;
+        for (uint32_t k = 0; k < n; k++)
+            piece_lane[k] = order[(start + k) % used];
+        a->heartbeat_next = (start + n) % used;
+        return n;
+    }
+    memcpy(piece_lane, order, n * sizeof *piece_lane);
+    return n;
+}
+
+/** A heartbeat visits used lanes (one never used holds no state; see
+ *  heartbeat_turn), carrying the tuples of each, and the lanes of its
+ *  tuples; b is consumed. */
 static void dispatch_heartbeat(sx_actor *a, sx_batch *b, sx_sender *snd)
 {
+    uint32_t nlanes = sx_lanes_count(a->lanes);
     uint32_t *lane = sx_malloc((b->n + 1) * sizeof *lane);
+    uint32_t *piece_lane = sx_malloc((nlanes + 1) * sizeof *piece_lane);
+    uint32_t *piece_of_lane = sx_malloc(nlanes * sizeof *piece_of_lane);
+    memset(piece_of_lane, 0xff, nlanes * sizeof *piece_of_lane);
     tuple_lanes(a, b, lane);
     for (uint32_t i = 0; i < b->n; i++)
         sx_lanes_touch(a->lanes, lane[i]);
-    const uint32_t *order;
-    uint32_t n = sx_lanes_touched(a->lanes, &order);
-    if (n == 0) {
-        uint32_t zero = 0;
-        split_push(a, b, NULL, &zero, 1, snd);
-    } else {
-        uint32_t *piece_of_lane = sx_malloc(sx_lanes_count(a->lanes) * sizeof *piece_of_lane);
-        for (uint32_t k = 0; k < n; k++)
-            piece_of_lane[order[k]] = k;
-        for (uint32_t i = 0; i < b->n; i++)
-            lane[i] = piece_of_lane[lane[i]];
-        free(piece_of_lane);
-        /* order may move with the pushes: split from a copy */
-        uint32_t *piece_lane = sx_malloc(n * sizeof *piece_lane);
-        memcpy(piece_lane, order, n * sizeof *piece_lane);
-        split_push(a, b, lane, piece_lane, n, snd);
-        free(piece_lane);
+    uint32_t n = heartbeat_turn(a, b, piece_lane);
+    for (uint32_t k = 0; k < n; k++)
+        piece_of_lane[piece_lane[k]] = k;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (piece_of_lane[lane[i]] == UINT32_MAX) {
+            piece_of_lane[lane[i]] = n;
+            piece_lane[n++] = lane[i];
+        }
+        lane[i] = piece_of_lane[lane[i]];
     }
+    if (n == 0)
+        piece_lane[n++] = 0;
+    split_push(a, b, lane, piece_lane, n, snd);
+    free(piece_of_lane);
+    free(piece_lane);
     free(lane);
 }
 
@@ -442,9 +464,9 @@ void sx_actor_destroy(sx_actor **ap)
     *ap = NULL;
 }
 
-void sx_actor_set_heartbeat_lanes(sx_actor *a, bool every_lane)
+void sx_actor_set_heartbeat_lanes(sx_actor *a, uint32_t per_beat)
 {
-    a->heartbeat_lanes = every_lane;
+    a->heartbeat_lanes = per_beat;
 }
 
 void sx_actor_set_key(sx_actor *a, sx_key_fn fn, void *arg)

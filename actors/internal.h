@@ -74,7 +74,8 @@ struct sx_actor {
     sx_reorder *reorder; /* serial and context-ordered kinds */
     size_t reorder_peak;
     sx_lanes *lanes;     /* context-ordered kind */
-    bool heartbeat_lanes; /* heartbeats visit every lane used so far */
+    uint32_t heartbeat_lanes; /* used lanes a heartbeat visits, in rotation */
+    uint32_t heartbeat_next;  /* where in the used lanes the next one starts */
     sx_route route;
     sx_actor *next;
     sx_place_fn place;   /* distributed: where each output tuple goes */

@@ -94,11 +94,14 @@ sx_actor *sx_pipeline_add(sx_pipeline *p, const char *name, sx_order kind, sx_be
                           void *arg);
 /** Sets how a context-ordered actor finds a tuple's key. */
 void sx_actor_set_key(sx_actor *a, sx_key_fn fn, void *arg);
-/** Makes heartbeat batches (SX_BATCH_HEARTBEAT) visit every key lane of
- *  context-ordered actor a that has been used so far, so state kept per
- *  key can expire and flush; otherwise a heartbeat runs once, on one
- *  lane. Before start. */
-void sx_actor_set_heartbeat_lanes(sx_actor *a, bool every_lane);
+/** Makes heartbeat batches (SX_BATCH_HEARTBEAT) visit the key lanes of
+ *  context-ordered actor a, so state kept per key can fall due: each
+ *  visits `per_beat` of the lanes used so far, taking turns (every used
+ *  lane is visited once in ceil(used / per_beat) heartbeats, the same
+ *  ones at any thread count), and the final one (SX_BATCH_EOF) visits
+ *  them all. 0 (the default): a heartbeat runs once, on one lane.
+ *  Before start. */
+void sx_actor_set_heartbeat_lanes(sx_actor *a, uint32_t per_beat);
 /** Sets the sink of the last component's outputs. */
 void sx_pipeline_set_sink(sx_pipeline *p, sx_sink_fn fn, void *arg);
 

@@ -29,6 +29,7 @@
 #define ANALOG_MAX_DERIVATIONS 10000 /* default of eval.max_derivations */
 #define ANALOG_STATE_CAP 65536       /* default of eval.state_entries (per lane) */
 #define ANALOG_STATE_IDLE_S 300      /* default of eval.state_idle_seconds */
+#define ANALOG_HEARTBEAT_LANES 64    /* default of eval.heartbeat_lanes */
 #define ANALOG_LANE_CHUNK 256        /* lanes per directory chunk */
 #define ANALOG_LANE_CHUNKS 1024      /* => at most 262144 lanes hold state */
 #define ANALOG_STACK_SLOTS 64        /* slots kept on the stack */
@@ -123,6 +124,7 @@ typedef struct plan_comp {
     plan_call **calls;       /* every call site, in site order */
     uint32_t ncalls;
     bool stateful;           /* some call site keeps state */
+    bool drains;             /* some call site's function has a drain hook */
     bool places;             /* some rule's head location is not the event's */
     sx_runtime *rt;          /* set by install: resolves node names */
     struct analog_plan *plan;
@@ -152,6 +154,7 @@ struct analog_plan {
     uint32_t max_derivations; /* eval.max_derivations */
     uint32_t state_cap;       /* eval.state_entries */
     int64_t state_idle_ns;    /* eval.state_idle_seconds */
+    uint32_t heartbeat_lanes; /* eval.heartbeat_lanes */
 };
 
 /** Frees every lane state table of c (calls state_free on each entry). */

@@ -44,6 +44,12 @@ static const analog_setting_def state_idle_setting = {
     .unit = "seconds",
     .summary = "packet time after which idle function state is freed (unless the function sets its own)"};
 ANALOG_SETTING_REGISTER(state_idle_setting)
+static const analog_setting_def heartbeat_lanes_setting = {
+    .name = "eval.heartbeat_lanes", .def = ANALOG_HEARTBEAT_LANES, .min = 1, .max = 1 << 20,
+    .unit = "lanes",
+    .summary = "key lanes each heartbeat visits in turn in a component whose functions drain "
+               "(a timeout is reported within used lanes / this many heartbeats)"};
+ANALOG_SETTING_REGISTER(heartbeat_lanes_setting)
 
 /* The planner's working state while one program is planned. */
 typedef struct planner {
@@ -224,6 +230,8 @@ static void call_check_stateful(planner *pl, const plan_call *c)
     if (!(c->def->flags & ANALOG_FN_STATEFUL))
         return;
     pl->comp->stateful = true;
+    if (c->def->drain)
+        pl->comp->drains = true;
     if (pl->comp->kind == ANALOG_PARALLEL)
         PLAN_ERROR(pl, c->pos,
                    "%s keeps state per context key, but component '%s' is parallel: use "
@@ -652,6 +660,7 @@ analog_plan *analog_plan_new(const analog_program *p, const char *const *param_n
     plan->max_derivations = (uint32_t)analog_setting_get(max_derivations_setting.name);
     plan->state_cap = (uint32_t)analog_setting_get(state_entries_setting.name);
     plan->state_idle_ns = analog_setting_get(state_idle_setting.name) * 1000000000LL;
+    plan->heartbeat_lanes = (uint32_t)analog_setting_get(heartbeat_lanes_setting.name);
     plan->ncomps = p->ncomps;
     plan->comps = xcalloc(p->ncomps, sizeof *plan->comps);
     for (uint32_t i = 0; i < p->ncomps; i++) {
@@ -739,8 +748,8 @@ int analog_plan_install(analog_plan *plan, sx_pipeline *pl, char *err, size_t er
         }
         if (kind == SX_PARALLEL_CONTEXT || kind == SX_SERIAL_CONTEXT)
             sx_actor_set_key(a, analog_eval_key, c);
-        /* heartbeats expire and flush the state of every key lane */
-        sx_actor_set_heartbeat_lanes(a, c->stateful);
+        /* heartbeats let the state of draining functions fall due */
+        sx_actor_set_heartbeat_lanes(a, c->drains ? plan->heartbeat_lanes : 0);
         if (c->places && sx_runtime_distributed(rt) &&
             sx_pipeline_set_placement(pl, i, analog_eval_place, c) != 0) {
             snprintf(err, errlen, "cannot place the outputs of component '%s'", c->name);
