@@ -1,8 +1,8 @@
 /*
  * gen.c -- `scalanytics gen GENERATOR [OPTIONS]`: write synthetic traces
- * with their ground truth, for tests and benchmarks. One generator so
- * far: smtp (tools/gen_smtp.c). The option parsing and the summary live
- * here; the traffic model in tools/.
+ * with their ground truth, for tests and benchmarks: smtp
+ * (tools/gen_smtp.c) and sip (tools/gen_sip.c). The option parsing and
+ * the summary live here; the traffic models in tools/.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cli/corpus.h"
 #include "proto/alloc.h"
+#include "tools/gen_sip.h"
 #include "tools/gen_smtp.h"
 
 #define PROGRESS_PACKETS 4096 /* packets between progress updates */
@@ -42,6 +43,7 @@ static void gen_usage(FILE *f)
         "\n"
         "generators:\n"
         "  smtp    concurrent SMTP sessions delivering mails, a phrase planted in some\n"
+        "  sip     concurrent SIP calls (UDP and TCP) with a table of their outcomes\n"
         "\n"
         "'scalanytics gen GENERATOR --help' explains a generator and its options.\n");
 }
@@ -146,30 +148,34 @@ static void gen_smtp_usage(FILE *f)
         "      --split test=20\n");
 }
 
-/** Parses an integer option in [lo, hi]; -1 with a message if bad. */
-static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+/** Parses an integer option of generator gen in [lo, hi]; -1 with a
+ *  message if bad. */
+static int parse_u64(const char *gen, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+                     uint64_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || end == s || s[0] == '-' || v < lo || v > hi) {
-        fprintf(stderr, "scalanytics gen smtp: %s wants a number from %" PRIu64 " to %" PRIu64
-                ", got '%s'\n", opt, lo, hi, s);
+        fprintf(stderr, "scalanytics gen %s: %s wants a number from %" PRIu64 " to %" PRIu64
+                ", got '%s'\n", gen, opt, lo, hi, s);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-/** Parses a floating-point option in [lo, hi]; -1 with a message if bad. */
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+/** Parses a floating-point option of generator gen in [lo, hi]; -1 with
+ *  a message if bad. */
+static int parse_double(const char *gen, const char *opt, const char *s, double lo, double hi,
+                        double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || *end || end == s || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "scalanytics gen smtp: %s wants a number from %g to %g, got '%s'\n", opt,
-                lo, hi, s);
+        fprintf(stderr, "scalanytics gen %s: %s wants a number from %g to %g, got '%s'\n", gen,
+                opt, lo, hi, s);
         return -1;
     }
     *out = v;
@@ -201,6 +207,16 @@ static int parse_range(const char *s, uint32_t *lo, uint32_t *hi)
 enum { OPT_TRUTH = 256, OPT_MAILS_DIR, OPT_MEAN, OPT_PHRASE, OPT_MATCH, OPT_BDAT, OPT_SEED,
        OPT_PER_SESSION, OPT_ANY_PORT, OPT_MSS, OPT_RATE, OPT_RETRANSMIT, OPT_REORDER,
        OPT_FRAGMENT, OPT_REPLAY, OPT_SPLIT };
+
+/** The truth file's default name, pcap_path with suffix appended; the
+ *  caller frees it. */
+static char *default_truth(const char *pcap_path, const char *suffix)
+{
+    size_t n = strlen(pcap_path) + strlen(suffix) + 1;
+    char *path = sx_malloc(n);
+    snprintf(path, n, "%s%s", pcap_path, suffix);
+    return path;
+}
 
 /** Takes --replay-dir and --split into ra, and notes options that only
  *  synthetic mails have; 0 when c was one of those two, 1 when it is
@@ -276,30 +292,34 @@ static int apply_option(int c, const char *arg, sx_gen_smtp_opts *o)
     case OPT_TRUTH: o->truth_path = arg; return 0;
     case OPT_MAILS_DIR: o->mails_dir = arg; return 0;
     case OPT_PHRASE: o->phrase = arg; return 0;
-    case 'n': return parse_u64("--mails", arg, 1, 1000000000, &o->mails);
-    case OPT_MEAN: return parse_u64("--mean-size", arg, 200, 10000000, &o->mean_size);
-    case OPT_SEED: return parse_u64("--seed", arg, 0, UINT64_MAX, &o->seed);
+    case 'n': return parse_u64("smtp", "--mails", arg, 1, 1000000000, &o->mails);
+    case OPT_MEAN: return parse_u64("smtp", "--mean-size", arg, 200, 10000000, &o->mean_size);
+    case OPT_SEED: return parse_u64("smtp", "--seed", arg, 0, UINT64_MAX, &o->seed);
     case 'c':
-        if (parse_u64("--concurrency", arg, 1, 100000, &v))
+        if (parse_u64("smtp", "--concurrency", arg, 1, 100000, &v))
             return -1;
         o->concurrency = (uint32_t)v;
         return 0;
     case OPT_MSS:
-        if (parse_u64("--mss", arg, 64, 9000, &v))
+        if (parse_u64("smtp", "--mss", arg, 64, 9000, &v))
             return -1;
         o->mss = (uint32_t)v;
         return 0;
     case OPT_PER_SESSION: return parse_range(arg, &o->mails_min, &o->mails_max);
-    case OPT_RATE: return parse_double("--rate-mbps", arg, 1, 1e6, &o->rate_mbps);
-    case OPT_MATCH: return parse_double("--match-fraction", arg, 0, 1, &o->match_fraction);
-    case OPT_BDAT: return parse_double("--bdat-fraction", arg, 0, 1, &o->bdat_fraction);
+    case OPT_RATE: return parse_double("smtp", "--rate-mbps", arg, 1, 1e6, &o->rate_mbps);
+    case OPT_MATCH:
+        return parse_double("smtp", "--match-fraction", arg, 0, 1, &o->match_fraction);
+    case OPT_BDAT:
+        return parse_double("smtp", "--bdat-fraction", arg, 0, 1, &o->bdat_fraction);
     case OPT_ANY_PORT:
-        return parse_double("--any-port-fraction", arg, 0, 1, &o->any_port_fraction);
+        return parse_double("smtp", "--any-port-fraction", arg, 0, 1, &o->any_port_fraction);
     case OPT_RETRANSMIT:
-        return parse_double("--retransmit-fraction", arg, 0, 1, &o->retransmit_fraction);
-    case OPT_REORDER: return parse_double("--reorder-fraction", arg, 0, 1, &o->reorder_fraction);
+        return parse_double("smtp", "--retransmit-fraction", arg, 0, 1,
+                            &o->retransmit_fraction);
+    case OPT_REORDER:
+        return parse_double("smtp", "--reorder-fraction", arg, 0, 1, &o->reorder_fraction);
     case OPT_FRAGMENT:
-        return parse_double("--fragment-fraction", arg, 0, 1, &o->fragment_fraction);
+        return parse_double("smtp", "--fragment-fraction", arg, 0, 1, &o->fragment_fraction);
     default: return -1;
     }
 }
@@ -347,16 +367,8 @@ static int gen_smtp_parse(int argc, char **argv, sx_gen_smtp_opts *o, char **tru
         fprintf(stderr, "scalanytics gen smtp: no output file: give -o FILE.pcap\n");
         rc = 2;
     }
-    if (rc == 0 && !o->truth_path) {
-        size_t n = strlen(o->pcap_path) + sizeof ".truth.jsonl";
-        *truth_alloc = malloc(n);
-        if (!*truth_alloc) {
-            fprintf(stderr, "scalanytics gen smtp: out of memory\n");
-            return 2;
-        }
-        snprintf(*truth_alloc, n, "%s.truth.jsonl", o->pcap_path);
-        o->truth_path = *truth_alloc;
-    }
+    if (rc == 0 && !o->truth_path)
+        o->truth_path = *truth_alloc = default_truth(o->pcap_path, ".truth.jsonl");
     if (rc == 0 && ra->split_pct && !ra->npaths) {
         fprintf(stderr, "scalanytics gen smtp: --split selects replayed mails: give --replay-dir\n");
         rc = 2;
@@ -447,6 +459,239 @@ static int gen_smtp(int argc, char **argv)
     return rc;
 }
 
+/* ---- gen sip ---- */
+
+/** Prints `gen sip`'s help. */
+static void gen_sip_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: scalanytics gen sip -o FILE.pcap [OPTIONS]\n"
+        "\n"
+        "Writes a pcap (Ethernet, IPv4, UDP or TCP) of concurrent SIP calls, and a truth\n"
+        "CSV with one line per call saying how it ended and when, for testing and\n"
+        "measuring SIP call analysis.\n"
+        "\n"
+        "Each call: INVITE with SDP, 100 Trying, 180 Ringing, then by kind (--mix):\n"
+        "  answered    200 OK with SDP, ACK, the talk, BYE (from either side), 200 OK\n"
+        "  busy        486 Busy Here, ACK\n"
+        "  failed      404, 480, 503, 603 or 302 (404, 503 and 302 without ringing), ACK\n"
+        "  cancelled   CANCEL, 200 OK to it, 487 Request Terminated, ACK\n"
+        "  unfinished  answered like the first, but never hung up: no BYE, no FIN\n"
+        "Headers follow RFC 3261 (Via branch z9hG4bK..., Max-Forwards, From and To tags,\n"
+        "Call-ID, CSeq 1 INVITE / 1 ACK / 1 CANCEL / 2 BYE, Contact, exact\n"
+        "Content-Length). Callers sip:userN@a.example are at 10.1.x.y, callees\n"
+        "sip:userM@b.example at 10.2.x.y; most use port 5060, some 5080 or a high port\n"
+        "(SIP is found by content: tshark -o udp.try_heuristic_first:TRUE finds them).\n"
+        "A TCP call has its own connection (handshake, the messages, FIN from the\n"
+        "caller). Packet times start at 2026-01-01T00:00:00Z and strictly increase;\n"
+        "concurrent calls interleave.\n"
+        "\n"
+        "output:\n"
+        "  -o, --out FILE          the pcap file (required)\n"
+        "      --truth FILE        the truth CSV (default: FILE.truth.csv, e.g.\n"
+        "                          trace.pcap.truth.csv)\n"
+        "\n"
+        "calls:\n"
+        "  -n, --calls N           calls in the trace, 1-%u (default 1000)\n"
+        "      --mix KIND=W,...    the kinds' shares, percentages or any weights; kinds\n"
+        "                          not named get none; each kind gets exactly its share,\n"
+        "                          rounded (default answered=70,busy=10,failed=5,\n"
+        "                          cancelled=10,unfinished=5)\n"
+        "  -c, --concurrency C     calls in progress at once, 1-100000 (default 100)\n"
+        "      --rate R            new calls per second of packet time, 0.001-1000000\n"
+        "                          (default 200); an arrival waits while C calls are up\n"
+        "      --duration-mean S   mean seconds from answer to BYE, 0.001-86400;\n"
+        "                          exponential, within [1 ms, 10 x S] (default 30)\n"
+        "      --seed N            the random seed (default 1)\n"
+        "\n"
+        "transport and impairments (percentages; 0 turns one off):\n"
+        "      --tcp PCT           calls over TCP (default 10)\n"
+        "      --fragment PCT      UDP calls whose INVITE carries a 1600-4000 byte SDP\n"
+        "                          (ICE candidates), so it goes as IPv4 fragments at\n"
+        "                          MTU 1500 (default 5)\n"
+        "      --retransmit PCT    UDP calls whose INVITE or BYE is sent again 500 ms\n"
+        "                          later, the same bytes (default 5)\n"
+        "\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "The truth CSV has a header line, then one line per call sorted by call_id:\n"
+        "  call_id,from,to,outcome,code,start_us,answer_us,end_us,duration_us\n"
+        "  0a1b...@10.1.3.7,sip:user857@a.example,sip:user212@b.example,answered,200,\n"
+        "    1767225600412345,1767225606123456,1767225641234567,35111111\n"
+        "call_id: the Call-ID; from, to: the From and To URIs; outcome: answered, failed\n"
+        "(busy ones too), cancelled or timeout (unfinished); code: the INVITE's final\n"
+        "status (200 for answered and timeout, 487 for cancelled). Times are capture\n"
+        "times in microseconds since the Unix epoch, of first transmissions (never of a\n"
+        "retransmission), of the packet that completes the message (a fragmented\n"
+        "INVITE's last fragment): start_us the INVITE, answer_us the 200 to it (0 if\n"
+        "none), end_us the BYE (answered), the final response (failed), the 487\n"
+        "(cancelled) or the ACK, the call's last packet (timeout); duration_us is\n"
+        "end_us - answer_us for answered and timeout calls, else 0.\n"
+        "\n"
+        "A summary goes to stderr; a progress line too on a terminal.\n"
+        "Exit status: 0 ok, 1 an error while writing, 2 bad usage.\n"
+        "\n"
+        "examples:\n"
+        "  scalanytics gen sip -o sip.pcap\n"
+        "  scalanytics gen sip -o big.pcap --calls 100000 --seed 7 --concurrency 1000\n"
+        "  scalanytics gen sip -o plain.pcap --calls 50 --mix answered=1 --tcp 0 \\\n"
+        "      --fragment 0 --retransmit 0\n",
+        SX_GEN_SIP_MAX_CALLS);
+}
+
+enum { OPT_SIP_TRUTH = 256, OPT_SIP_MIX, OPT_SIP_RATE, OPT_SIP_DURATION, OPT_SIP_SEED,
+       OPT_SIP_TCP, OPT_SIP_FRAGMENT, OPT_SIP_RETRANSMIT };
+
+/** Parses a percentage option into a fraction; -1 with a message if bad. */
+static int parse_percent(const char *opt, const char *s, double *fraction)
+{
+    double pct;
+    if (parse_double("sip", opt, s, 0, 100, &pct))
+        return -1;
+    *fraction = pct / 100;
+    return 0;
+}
+
+/** Applies one parsed `gen sip` option to o; -1 on a bad value (message
+ *  printed). */
+static int apply_sip_option(int c, const char *arg, sx_gen_sip_opts *o)
+{
+    uint64_t v;
+    char err[256];
+    switch (c) {
+    case 'o': o->pcap_path = arg; return 0;
+    case OPT_SIP_TRUTH: o->truth_path = arg; return 0;
+    case 'n': return parse_u64("sip", "--calls", arg, 1, SX_GEN_SIP_MAX_CALLS, &o->calls);
+    case OPT_SIP_SEED: return parse_u64("sip", "--seed", arg, 0, UINT64_MAX, &o->seed);
+    case 'c':
+        if (parse_u64("sip", "--concurrency", arg, 1, 100000, &v))
+            return -1;
+        o->concurrency = (uint32_t)v;
+        return 0;
+    case OPT_SIP_RATE: return parse_double("sip", "--rate", arg, 0.001, 1e6, &o->rate);
+    case OPT_SIP_DURATION:
+        return parse_double("sip", "--duration-mean", arg, 0.001, 86400, &o->duration_mean);
+    case OPT_SIP_TCP: return parse_percent("--tcp", arg, &o->tcp_fraction);
+    case OPT_SIP_FRAGMENT: return parse_percent("--fragment", arg, &o->fragment_fraction);
+    case OPT_SIP_RETRANSMIT: return parse_percent("--retransmit", arg, &o->retransmit_fraction);
+    case OPT_SIP_MIX:
+        if (sx_gen_sip_parse_mix(arg, o->mix, err, sizeof err) == 0)
+            return 0;
+        fprintf(stderr, "scalanytics gen sip: %s\n", err);
+        return -1;
+    default: return -1;
+    }
+}
+
+/** Parses `gen sip`'s argv into o; 0, 1 for --help, 2 on bad usage. */
+static int gen_sip_parse(int argc, char **argv, sx_gen_sip_opts *o, char **truth_alloc)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},
+        {"truth", required_argument, 0, OPT_SIP_TRUTH},
+        {"calls", required_argument, 0, 'n'},
+        {"mix", required_argument, 0, OPT_SIP_MIX},
+        {"concurrency", required_argument, 0, 'c'},
+        {"rate", required_argument, 0, OPT_SIP_RATE},
+        {"duration-mean", required_argument, 0, OPT_SIP_DURATION},
+        {"seed", required_argument, 0, OPT_SIP_SEED},
+        {"tcp", required_argument, 0, OPT_SIP_TCP},
+        {"fragment", required_argument, 0, OPT_SIP_FRAGMENT},
+        {"retransmit", required_argument, 0, OPT_SIP_RETRANSMIT},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c, rc = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:n:c:h", longopts, NULL)) != -1) {
+        if (c == 'h')
+            return 1;
+        if (c == '?' || apply_sip_option(c, optarg, o))
+            rc = 2;
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "scalanytics gen sip: unexpected argument '%s'\n", argv[optind]);
+        rc = 2;
+    }
+    if (rc == 0 && !o->pcap_path) {
+        fprintf(stderr, "scalanytics gen sip: no output file: give -o FILE.pcap\n");
+        rc = 2;
+    }
+    if (rc == 0 && !o->truth_path)
+        o->truth_path = *truth_alloc = default_truth(o->pcap_path, ".truth.csv");
+    char err[512];
+    if (rc == 0 && sx_gen_sip_check(o, err, sizeof err)) {
+        fprintf(stderr, "scalanytics gen sip: %s\n", err);
+        rc = 2;
+    }
+    return rc;
+}
+
+/** `gen sip`'s one-line summary on stderr. */
+static void print_sip_summary(const sx_gen_sip_stats *st, double secs)
+{
+    const uint64_t *k = st->by_kind;
+    double mb = (double)st->pcap_bytes / 1e6;
+    fprintf(stderr,
+            "gen sip: %" PRIu64 " calls (%" PRIu64 " answered, %" PRIu64 " failed of which %"
+            PRIu64 " busy, %" PRIu64 " cancelled, %" PRIu64 " timeout), %" PRIu64
+            " packets, %" PRIu64 " INVITEs sent, %" PRIu64 " bytes (%.1f MB) over %.3f s of "
+            "packet time; written in %.2f s; %" PRIu64 " tcp calls, %" PRIu64
+            " fragmented INVITEs, %" PRIu64 " retransmitted\n",
+            st->calls, k[SX_GEN_SIP_ANSWERED], k[SX_GEN_SIP_BUSY] + k[SX_GEN_SIP_FAILED],
+            k[SX_GEN_SIP_BUSY], k[SX_GEN_SIP_CANCELLED], k[SX_GEN_SIP_UNFINISHED], st->packets,
+            st->invites, st->pcap_bytes, mb, (double)st->trace_us / 1e6, secs, st->tcp,
+            st->fragmented, st->retransmitted);
+}
+
+/** Writes the trace and truth o describes, with a progress bar, and
+ *  prints the summary. 0, or 1 on an error. */
+static int generate_sip(const sx_gen_sip_opts *o)
+{
+    char err[1024];
+    double t0 = now_s();
+    sx_gen_sip *g = sx_gen_sip_new(o, err, sizeof err);
+    if (!g) {
+        fprintf(stderr, "scalanytics gen sip: %s\n", err);
+        return 1;
+    }
+    /* A guess at the total for the bar: about 6 kB of packets a call. */
+    sx_progress *bar = sx_progress_new(o->calls * 6000);
+    sx_gen_sip_stats st;
+    int more;
+    while ((more = sx_gen_sip_run(g, PROGRESS_PACKETS, err, sizeof err)) == 1) {
+        sx_gen_sip_stats_get(g, &st);
+        sx_progress_update(bar, st.pcap_bytes, st.pcap_bytes * 8);
+    }
+    sx_progress_finish(&bar);
+    sx_gen_sip_stats_get(g, &st);
+    sx_gen_sip_destroy(&g);
+    if (more < 0) {
+        fprintf(stderr, "scalanytics gen sip: %s\n", err);
+        return 1;
+    }
+    print_sip_summary(&st, now_s() - t0);
+    return 0;
+}
+
+/** `scalanytics gen sip ...`. */
+static int gen_sip(int argc, char **argv)
+{
+    sx_gen_sip_opts o;
+    sx_gen_sip_defaults(&o);
+    char *truth_alloc = NULL;
+    int rc = gen_sip_parse(argc, argv, &o, &truth_alloc);
+    if (rc == 1) {
+        gen_sip_usage(stdout);
+        rc = 0;
+    } else if (rc != 0) {
+        fprintf(stderr, "(scalanytics gen sip --help explains the options)\n");
+    } else {
+        rc = generate_sip(&o);
+    }
+    free(truth_alloc);
+    return rc;
+}
+
 int cli_gen(int argc, char **argv)
 {
     if (argc < 2) {
@@ -459,6 +704,8 @@ int cli_gen(int argc, char **argv)
     }
     if (!strcmp(argv[1], "smtp"))
         return gen_smtp(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "sip"))
+        return gen_sip(argc - 1, argv + 1);
     fprintf(stderr, "scalanytics gen: unknown generator '%s'\n\n", argv[1]);
     gen_usage(stderr);
     return 2;

@@ -203,6 +203,14 @@ add_test(NAME functions.sip COMMAND test_sip units)
 # lines or CSV (header, RFC 4180 quoting), and the usage errors.
 add_test(NAME cli.outputs COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_outputs.sh $<TARGET_FILE:scalanytics>)
 
+# The SIP trace generator (`scalanytics gen sip`): its message builder
+# and options, and an independent checker (libpcap, libosip2) of the
+# trace against its truth table (and tshark when it is installed).
+add_executable(test_gen_sip tests/test_gen_sip.c)
+target_link_libraries(test_gen_sip PRIVATE sxtools PkgConfig::PCAP PkgConfig::OSIP)
+add_test(NAME gen.sip_tools COMMAND test_gen_sip units)
+add_test(NAME gen.sip COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/gen_sip.sh $<TARGET_FILE:scalanytics> $<TARGET_FILE:test_gen_sip>)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
