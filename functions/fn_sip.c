@@ -82,6 +82,8 @@ SIP_COUNTER(c_malformed, "sip.malformed",
             "SIP messages refused as malformed (each also counted under its reason)")
 SIP_COUNTER(c_bad_packet, "sip.bad_packet",
             "f_sipEventParse packets that are no whole IPv4 UDP datagram (malformed)")
+SIP_COUNTER(c_udp_bad, "udp.bad_length",
+            "UDP packets f_processUDPDetector could not inspect: cut short or lying lengths")
 SIP_COUNTER(c_desync, "sip.stream_desync",
             "TCP directions given up: unframable, or a message over sip.max_message_bytes")
 SIP_COUNTER(c_ignored, "sip.stream_bytes_ignored", "TCP bytes not inspected after a desync")
@@ -237,9 +239,13 @@ static int f_process_udp_detector(analog_fn_ctx *ctx, const sx_value *args, uint
         return fn_args_type_error(ctx, "f_processUDPDetector", 1, "bytes (an IPv4 packet)",
                                   &args[0]);
     udp_view u;
-    bool sip = udp_parse(args[0].u.blob, &u) && fn_sip_looks_like(u.payload, u.len);
+    const sx_blob *b = args[0].u.blob;
+    bool whole = udp_parse(b, &u);
+    bool sip = whole && fn_sip_looks_like(u.payload, u.len);
     if (sip)
         analog_counter_add(&c_udp_detected, 1);
+    else if (!whole && b && b->len >= IP4_HDR_MIN && b->data[9] == IP_PROTO_UDP)
+        analog_counter_add(&c_udp_bad, 1); /* never silently: a UDP packet not inspected */
     *result = sx_value_cstr(sip ? "SIP" : "UNKNOWN");
     return 0;
 }
