@@ -41,6 +41,7 @@
 #include "tools/pcap_writer.h"
 #include "tools/rng.h"
 #include "tools/sip_build.h"
+#include "tools/text_file.h"
 
 #define EPOCH_US 1767225600000000ull  /* 2026-01-01T00:00:00Z */
 #define MTU 1500
@@ -864,18 +865,10 @@ static int close_files(sx_gen_sip *g, char *err, size_t errlen)
         if (sx_pcapw_close(&g->pcap, err, errlen))
             rc = -1;
     }
-    if (g->truth) {
-        bool bad = ferror(g->truth) || fflush(g->truth) != 0;
-        int e = errno;
-        if (fclose(g->truth) != 0 && !bad) {
-            bad = true;
-            e = errno;
-        }
-        g->truth = NULL;
-        if (bad && rc == 0) {
-            snprintf(err, errlen, "cannot write %s: %s", g->o.truth_path, strerror(e));
-            rc = -1;
-        }
+    char terr[512];
+    if (sx_text_close(&g->truth, g->o.truth_path, terr, sizeof terr) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s", terr);
+        rc = -1;
     }
     return rc;
 }
