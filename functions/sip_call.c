@@ -2,9 +2,19 @@
  * sip_call.c -- one SIP call's life by Call-ID (sip_call.h).
  *
  * Phases: NEW (nothing yet) -> SETUP (INVITE seen) -> UP (2xx to the
- * INVITE) -> ENDING (BYE seen) -> DONE (the end reported; lingers to
- * absorb retransmissions). A final 3xx-6xx to the INVITE takes SETUP to
- * DONE. ORPHAN: the first message was not an INVITE.
+ * INVITE) -> ENDING (BYE seen) -> DONE (the end reported; lingers
+ * sip.linger_seconds from then to absorb retransmissions). A final
+ * 3xx-6xx to the INVITE takes SETUP to DONE, except 401 and 407: an
+ * authentication challenge (CHALLENGED) that the caller answers with a
+ * new INVITE of a higher CSeq on the same Call-ID (RFC 3261 22.2),
+ * taking the call back to SETUP; unanswered for the linger time, the
+ * challenge is the call's failure. A BYE before any 2xx (an early
+ * dialog's end, RFC 3261 15) ends the call as cancelled. ORPHAN: the
+ * first message was not an INVITE.
+ *
+ * Retransmissions of the INVITE are recognized by CSeq and sender (the
+ * caller's address and port); requests with another CSeq, or from the
+ * callee, within an established call are re-INVITEs.
  */
 #include "functions/sip_call.h"
 
@@ -31,7 +41,7 @@ static analog_counter c_timeouts = {
     .name = "sip.timeouts", .summary = "SIP calls reported unfinished (idle, or at the end)"};
 ANALOG_COUNTER_REGISTER(c_timeouts)
 
-typedef enum phase { NEW, SETUP, UP, ENDING, DONE, ORPHAN } phase;
+typedef enum phase { NEW, SETUP, CHALLENGED, UP, ENDING, DONE, ORPHAN } phase;
 
 struct fn_sip_call {
     fn_sip_call_limits lim;
@@ -43,6 +53,9 @@ struct fn_sip_call {
     int64_t caller_port, callee_port;
     int64_t code;
     int64_t start_ns, answer_ns, bye_ns, end_ns, last_ns, cancel_ns;
+    int64_t done_ns;            /* when the end was reported (DONE) */
+    int64_t reinvite_cseq;      /* the last re-INVITE's CSeq, and its sender */
+    bool reinvite_by_caller;
     int64_t messages;
     const char *ended_by;       /* "caller", "callee" or "" */
 };
@@ -176,6 +189,20 @@ static sx_value event_new(const fn_sip_call *c, const char *kind, const char *ou
 
 /* ---- the life of a call ---- */
 
+/** True when m was sent by the call's caller (address and port). */
+static bool from_caller(const fn_sip_call *c, const msg *m)
+{
+    return sx_value_equal(m->src, &c->caller) && m->sport->u.i == c->caller_port;
+}
+
+/** The call's end is reported at packet time now_ns: it lingers from
+ *  then. */
+static void done(fn_sip_call *c, int64_t now_ns)
+{
+    c->ph = DONE;
+    c->done_ns = now_ns;
+}
+
 /** The first INVITE: the call starts. */
 static int on_invite(fn_sip_call *c, const msg *m, sx_value *session)
 {
@@ -197,6 +224,8 @@ static int on_invite(fn_sip_call *c, const msg *m, sx_value *session)
     return 1;
 }
 
+static sx_value teardown(fn_sip_call *c, int64_t now_ns);
+
 /** A response to the call's INVITE. */
 static int on_invite_response(fn_sip_call *c, const msg *m, sx_value *session)
 {
@@ -204,6 +233,12 @@ static int on_invite_response(fn_sip_call *c, const msg *m, sx_value *session)
         keep(&c->to_tag, m->to_tag);
     if (m->status < 200)
         return 0;
+    if (c->ph == ENDING && !c->answer_ns && m->status >= 300) {
+        c->code = m->status; /* the early dialog's BYE got the INVITE ended */
+        keep(&c->reason, m->reason);
+        *session = teardown(c, m->time_ns);
+        return 1;
+    }
     if (c->ph != SETUP) {
         analog_counter_add(&c_retrans, 1);
         return 0;
@@ -216,20 +251,53 @@ static int on_invite_response(fn_sip_call *c, const msg *m, sx_value *session)
         *session = event_new(c, "established", "", m->time_ns);
         return 1;
     }
-    c->ph = DONE;
     c->end_ns = m->time_ns;
+    if ((m->status == 401 || m->status == 407) && !c->cancelled) {
+        c->ph = CHALLENGED; /* the caller may try again with credentials */
+        c->done_ns = m->time_ns;
+        return 0;
+    }
+    done(c, m->time_ns);
     bool cancelled = c->cancelled && m->status == 487;
     *session = event_new(c, cancelled ? "cancelled" : "failed", cancelled ? "cancelled" : "failed",
                          m->time_ns);
     return 1;
 }
 
-/** The end of an answered call: the BYE's response came, or never will. */
+/** The end of a call by BYE: its response came, or never will. A BYE
+ *  before any 2xx (an early dialog's) cancelled the call. */
 static sx_value teardown(fn_sip_call *c, int64_t now_ns)
 {
-    c->ph = DONE;
+    done(c, now_ns);
     c->end_ns = c->bye_ns;
+    if (!c->answer_ns)
+        return event_new(c, "cancelled", "cancelled", now_ns);
     return event_new(c, "teardown", "answered", now_ns);
+}
+
+/** An INVITE of a known call: a retransmission, a re-INVITE, or the
+ *  caller's answer to an authentication challenge. */
+static void on_invite_again(fn_sip_call *c, const msg *m)
+{
+    bool caller = from_caller(c, m);
+    if (c->ph == CHALLENGED && caller && m->cseq > c->invite_cseq) {
+        c->ph = SETUP; /* the same call, now with credentials */
+        c->invite_cseq = m->cseq;
+        c->code = 0;
+        c->end_ns = 0;
+        sx_value_release(&c->reason);
+        return;
+    }
+    if ((caller && m->cseq == c->invite_cseq) ||
+        (c->reinvite_cseq && m->cseq == c->reinvite_cseq && caller == c->reinvite_by_caller)) {
+        analog_counter_add(&c_retrans, 1);
+        return;
+    }
+    if (c->ph == UP) {
+        c->reinvite_cseq = m->cseq;
+        c->reinvite_by_caller = caller;
+        analog_counter_add(&c_reinvites, 1);
+    }
 }
 
 /** A request of a known call. */
@@ -237,10 +305,7 @@ static int on_request(fn_sip_call *c, const msg *m, sx_value *session)
 {
     (void)session;
     if (is(m->method, "INVITE")) {
-        if (m->cseq == c->invite_cseq)
-            analog_counter_add(&c_retrans, 1);
-        else if (c->ph == UP)
-            analog_counter_add(&c_reinvites, 1);
+        on_invite_again(c, m);
     } else if (is(m->method, "CANCEL")) {
         if (c->ph == SETUP && !c->cancelled) {
             c->cancelled = true;
@@ -250,7 +315,7 @@ static int on_request(fn_sip_call *c, const msg *m, sx_value *session)
         if (c->ph == UP || c->ph == SETUP) {
             c->ph = ENDING;
             c->bye_ns = m->time_ns;
-            c->ended_by = sx_value_equal(m->src, &c->caller) ? "caller" : "callee";
+            c->ended_by = from_caller(c, m) ? "caller" : "callee";
         } else {
             analog_counter_add(&c_retrans, 1);
         }
@@ -263,7 +328,11 @@ static int on_response(fn_sip_call *c, const msg *m, sx_value *session)
 {
     if (is(m->cseq_method, "INVITE") && m->cseq == c->invite_cseq)
         return on_invite_response(c, m, session);
-    if (is(m->cseq_method, "BYE") && m->status >= 200 && c->ph == ENDING) {
+    if (is(m->cseq_method, "BYE") && m->status >= 200) {
+        if (c->ph != ENDING) {
+            analog_counter_add(&c_retrans, 1);
+            return 0;
+        }
         *session = teardown(c, m->time_ns);
         return 1;
     }
@@ -300,12 +369,20 @@ bool fn_sip_call_due(fn_sip_call *c, int64_t now_ns, bool final, sx_value *sessi
     case ORPHAN:
         return true;
     case DONE:
-        return final || now_ns - c->end_ns > c->lim.linger_ns;
+        return final || now_ns - c->done_ns > c->lim.linger_ns;
+    case CHALLENGED:
+        /* the challenge was never answered: the call failed with it */
+        if (!final && now_ns - c->done_ns <= c->lim.linger_ns)
+            return false;
+        done(c, now_ns);
+        *session = event_new(c, "failed", "failed", now_ns);
+        return final;
     case ENDING:
         /* the BYE's response never came: the call ended at the BYE all the same */
         if (!final && now_ns - c->bye_ns <= c->lim.linger_ns)
             return false;
         *session = teardown(c, now_ns);
+        c->done_ns = c->bye_ns; /* its linger ran from the BYE */
         return final;
     case SETUP:
     case UP:
@@ -313,7 +390,7 @@ bool fn_sip_call_due(fn_sip_call *c, int64_t now_ns, bool final, sx_value *sessi
             return false;
         break;
     }
-    c->ph = DONE;
+    done(c, c->last_ns); /* silent this long: no linger left to serve */
     c->end_ns = c->last_ns;
     analog_counter_add(&c_timeouts, 1);
     bool cancelled = c->cancelled && !c->answer_ns;

@@ -233,6 +233,14 @@ add_test(NAME sip.generated COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/sip_g
          $<TARGET_FILE:scalanytics> ${sx_sip_calls})
 set_tests_properties(sip.generated PROPERTIES TIMEOUT 900)
 
+# SIP calls by Call-ID (functions/sip_call.h) and f_sipEventProcess with
+# its drain hook: every session event of normal, failed, cancelled,
+# retransmitted, re-INVITEd, challenged, timed-out and orphan calls, and
+# bad records.
+add_executable(test_sip_call tests/test_sip_call.c)
+target_link_libraries(test_sip_call PRIVATE sxfunctions)
+add_test(NAME functions.sip_call COMMAND test_sip_call)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
