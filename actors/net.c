@@ -403,6 +403,14 @@ void sx_net_boundary(sx_net *n, sx_actor *a, sx_batch *out, sx_sender *snd)
             sx_rt_fatal(err);
         sx_batch_destroy(&per_node[i]);
     }
+    if (out->flags & SX_BATCH_HEARTBEAT) {
+        sx_batch *hb = sx_batch_new(out->token);
+        sx_batch_copy_header(hb, out);
+        hb->target = a->index + 1;
+        if (sx_codec_encode(hb, &m->hb_buf, &m->hb_len, err, sizeof err) != 0)
+            sx_rt_fatal(err);
+        sx_batch_destroy(&hb);
+    }
     /* one more open path for the message itself, closed once the net
      * thread has shipped it: the token cannot finish (and its ring slot
      * be reused by a later token) while the message waits for its turn */
@@ -436,36 +444,63 @@ static void send_part(sx_net *n, net_peer *pe, const out_part *op)
 }
 
 /** Ships the parts of one boundary message (in token order). */
-static void ship(sx_net *n, net_msg *m)
+/** Ships one part of m (buf: the encoded batch, borrowed) to node,
+ *  kept until acknowledged; a node without an endpoint closes the part's
+ *  path at once. Returns true when it went. */
+static bool ship_part(sx_net *n, const net_msg *m, uint32_t node, const uint8_t *buf, size_t len)
 {
     sx_pipeline *p = n->rt->pipes[m->pipeline];
+    net_peer *pe = &n->nodes[node];
+    if (!pe->dealer) {
+        fprintf(stderr, "scalanytics: node %s has no endpoint: a part for it is dropped\n",
+                pe->name);
+        sx_pipeline_part_done(p, m->token, &(sx_sender){n->rt, n->ob, NULL, n->rt->opts.threads});
+        return false;
+    }
+    out_part *op = sx_calloc(1, sizeof *op);
+    op->len = NET_HDR + len;
+    op->frame = sx_malloc(op->len);
+    op->token = m->token;
+    op->pipeline = m->pipeline;
+    op->target = m->comp + 1;
+    put_u64(op->frame, n->incarnation);
+    put_u64(op->frame + 8, m->token);
+    put_u32(op->frame + 16, op->pipeline);
+    put_u32(op->frame + 20, op->target);
+    memcpy(op->frame + NET_HDR, buf, len);
+    sx_u64map_put(&pe->unacked, part_key(op->pipeline, op->target, op->token), op);
+    send_part(n, pe, op);
+    atomic_fetch_add_explicit(&n->pipes[m->pipeline].batches, 1, memory_order_relaxed);
+    return true;
+}
+
+/** Ships m's parts; a heartbeat also goes, empty, to every other node
+ *  the component has shipped to before (their order is the component's
+ *  token order, so which nodes that is does not depend on threads). */
+static void ship(sx_net *n, net_ring *r, net_msg *m)
+{
+    sx_pipeline *p = n->rt->pipes[m->pipeline];
+    if (!r->sent)
+        r->sent = sx_calloc(n->n, sizeof *r->sent);
+    bool stack[64], *has = n->n <= 64 ? stack : sx_calloc(n->n, sizeof *has);
+    memset(has, 0, (n->n <= 64 ? 64 : n->n) * sizeof *has);
     for (uint32_t i = 0; i < m->nparts; i++) {
         net_part *pt = &m->parts[i];
-        net_peer *pe = &n->nodes[pt->node];
-        if (!pe->dealer) {
-            fprintf(stderr, "scalanytics: node %s has no endpoint: a part for it is dropped\n",
-                    pe->name);
-            free(pt->buf);
-            sx_pipeline_part_done(p, m->token,
-                                  &(sx_sender){n->rt, n->ob, NULL, n->rt->opts.threads});
-            continue;
-        }
-        out_part *op = sx_calloc(1, sizeof *op);
-        op->len = NET_HDR + pt->len;
-        op->frame = sx_malloc(op->len);
-        op->token = m->token;
-        op->pipeline = m->pipeline;
-        op->target = m->comp + 1;
-        put_u64(op->frame, n->incarnation);
-        put_u64(op->frame + 8, m->token);
-        put_u32(op->frame + 16, op->pipeline);
-        put_u32(op->frame + 20, op->target);
-        memcpy(op->frame + NET_HDR, pt->buf, pt->len);
+        has[pt->node] = true;
+        if (ship_part(n, m, pt->node, pt->buf, pt->len))
+            r->sent[pt->node] = true;
         free(pt->buf);
-        sx_u64map_put(&pe->unacked, part_key(op->pipeline, op->target, op->token), op);
-        send_part(n, pe, op);
-        atomic_fetch_add_explicit(&n->pipes[m->pipeline].batches, 1, memory_order_relaxed);
     }
+    for (uint32_t i = 0; m->hb_buf && i < n->n; i++) {
+        if (!r->sent[i] || has[i])
+            continue;
+        /* a path more for the token, opened before the message's own closes */
+        atomic_fetch_add_explicit(&p->parts[m->token & p->parts_mask], 1, memory_order_acq_rel);
+        ship_part(n, m, i, m->hb_buf, m->hb_len);
+    }
+    free(m->hb_buf);
+    if (has != stack)
+        free(has);
 }
 
 /** Boundary message in: ships it and every later one now in order. */
@@ -478,7 +513,7 @@ static void boundary_in(sx_net *n, net_msg *m)
     for (net_msg *x; (x = r->slot[r->next & p->parts_mask]) && x->token == r->next;) {
         r->slot[r->next & p->parts_mask] = NULL;
         r->next++;
-        ship(n, x);
+        ship(n, r, x);
         sx_pipeline_part_done(p, x->token, &snd);
         free(x);
     }
@@ -1223,9 +1258,11 @@ static void pipes_free(sx_net *n)
                 if (np->rings[c].slot[s]) {
                     for (uint32_t i = 0; i < np->rings[c].slot[s]->nparts; i++)
                         free(np->rings[c].slot[s]->parts[i].buf);
+                    free(np->rings[c].slot[s]->hb_buf);
                     free(np->rings[c].slot[s]);
                 }
             free(np->rings[c].slot);
+            free(np->rings[c].sent);
         }
         free(np->rings);
         free(np->rx); /* entries are freed through rx_live */

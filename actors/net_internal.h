@@ -53,6 +53,11 @@ typedef struct net_msg {
     net_msg_kind kind;
     uint32_t pipeline, comp; /* BOUNDARY: the component whose output it is */
     uint64_t token;
+    /* BOUNDARY of a heartbeat: an empty batch with its header, encoded,
+     * for every node the component has shipped to and this message has
+     * no part for (so their stateful functions see the heartbeat too) */
+    uint8_t *hb_buf;
+    size_t hb_len;
     uint32_t nparts;
     net_part parts[]; /* BOUNDARY */
 } net_msg;
@@ -102,6 +107,7 @@ typedef struct net_order {
 typedef struct net_ring {
     net_msg **slot;
     uint64_t next;  /* the token whose boundary message goes next */
+    bool *sent;     /* per node: the component has shipped a part there */
 } net_ring;
 
 typedef struct net_pipe {

@@ -241,6 +241,18 @@ add_executable(test_sip_call tests/test_sip_call.c)
 target_link_libraries(test_sip_call PRIVATE sxfunctions)
 add_test(NAME functions.sip_call COMMAND test_sip_call)
 
+# The SIP pipeline split over processes (programs/sip_split.analog):
+# capture | two trackers | collector; heartbeats follow the events, so
+# the calls still open at the end are reported on the trackers too.
+if(SX_SANITIZE STREQUAL "")
+  set(sx_split_sip_calls 2000)
+else()
+  set(sx_split_sip_calls 500)
+endif()
+add_test(NAME net.split_sip COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/split_sip.sh
+         $<TARGET_FILE:scalanytics> ${sx_split_sip_calls})
+set_tests_properties(net.split_sip PROPERTIES TIMEOUT 400 RUN_SERIAL TRUE)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
