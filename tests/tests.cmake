@@ -253,6 +253,13 @@ add_test(NAME net.split_sip COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/split
          $<TARGET_FILE:scalanytics> ${sx_split_sip_calls})
 set_tests_properties(net.split_sip PROPERTIES TIMEOUT 400 RUN_SERIAL TRUE)
 
+# TCP connection tracking from raw packets with KDD Cup '99 records
+# (functions/conn_track.h, f_trackConnection): every flag, the byte and
+# packet counts, timeouts and drains, hostile packets.
+add_executable(test_conn tests/test_conn.c)
+target_link_libraries(test_conn PRIVATE sxfunctions)
+add_test(NAME functions.conn COMMAND test_conn)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
