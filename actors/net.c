@@ -496,7 +496,8 @@ static void ship(sx_net *n, net_ring *r, net_msg *m)
             continue;
         /* a path more for the token, opened before the message's own closes */
         atomic_fetch_add_explicit(&p->parts[m->token & p->parts_mask], 1, memory_order_acq_rel);
-        ship_part(n, m, i, m->hb_buf, m->hb_len);
+        if (ship_part(n, m, i, m->hb_buf, m->hb_len))
+            n->nodes[i].heartbeats++;
     }
     free(m->hb_buf);
     if (has != stack)
@@ -1169,9 +1170,10 @@ void sx_runtime_print_net(const sx_runtime *rt, FILE *f)
         const net_peer *pe = &n->nodes[i];
         if (i == n->self || (!pe->sent && !pe->received))
             continue;
-        fprintf(f, "  link %-16s sent %llu (%.1f MiB, %llu acked, %llu resent, %llu "
+        fprintf(f, "  link %-16s sent %llu (%llu heartbeats, %.1f MiB, %llu acked, %llu resent, %llu "
                    "reconnects), received %llu (%.1f MiB, %llu duplicates)\n",
-                pe->name, (unsigned long long)pe->sent, pe->sent_bytes / 1048576.0,
+                pe->name, (unsigned long long)pe->sent, (unsigned long long)pe->heartbeats,
+                pe->sent_bytes / 1048576.0,
                 (unsigned long long)pe->acked, (unsigned long long)pe->resent,
                 (unsigned long long)pe->reconnects, (unsigned long long)pe->received,
                 pe->recv_bytes / 1048576.0, (unsigned long long)pe->duplicates);
@@ -1197,10 +1199,12 @@ void sx_runtime_net_json(const sx_runtime *rt, FILE *f)
         const net_peer *pe = &n->nodes[i];
         if (i == n->self)
             continue;
-        fprintf(f, "%s{\"peer\": \"%s\", \"sent\": %llu, \"sent_bytes\": %llu, \"acked\": %llu, "
+        fprintf(f, "%s{\"peer\": \"%s\", \"sent\": %llu, \"heartbeats\": %llu, "
+                   "\"sent_bytes\": %llu, \"acked\": %llu, "
                    "\"resent\": %llu, \"reconnects\": %llu, \"received\": %llu, "
                    "\"received_bytes\": %llu, \"duplicates\": %llu}",
                 first ? "" : ", ", pe->name, (unsigned long long)pe->sent,
+                (unsigned long long)pe->heartbeats,
                 (unsigned long long)pe->sent_bytes, (unsigned long long)pe->acked,
                 (unsigned long long)pe->resent, (unsigned long long)pe->reconnects,
                 (unsigned long long)pe->received, (unsigned long long)pe->recv_bytes,

@@ -92,6 +92,7 @@ typedef struct net_peer {
     uint64_t *w_sent;       /* per pipeline */
     /* statistics (net thread) */
     uint64_t sent, sent_bytes, acked, resent, reconnects;
+    uint64_t heartbeats; /* of sent: empty heartbeat parts */
     uint64_t received, recv_bytes, duplicates;
 } net_peer;
 
