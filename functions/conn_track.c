@@ -113,6 +113,7 @@ struct fn_conn {
     fn_conn_limits lim;
     phase ph;
     bool midstream;
+    bool handshake;   /* the originator acknowledged the SYN-ACK: established */
     int last_fin;     /* ORIG or RESP: the side whose FIN came second */
     side s[2];
     uint64_t urgent;
@@ -243,14 +244,16 @@ static flag flag_of(const fn_conn *c)
     const side *o = &c->s[ORIG], *r = &c->s[RESP];
     if (c->midstream)
         return OTH;
-    if (!r->synack) {
+    if (!c->handshake) {
         if (r->rst)
             return REJ;
         if (o->rst)
             return RSTOS0;
         if (o->fin)
             return SH;
-        return r->packets ? OTH : S0;
+        /* a SYN-ACK the originator never acknowledged is a half-open
+         * attempt still: S0, as a SYN flood's victims' are in KDD */
+        return r->packets && !r->synack ? OTH : S0;
     }
     if (o->rst)
         return RSTO;
@@ -310,7 +313,7 @@ static bool seq_geq(uint32_t a, uint32_t b)
  *  and after both FINs, else the idle one. */
 static int64_t quiet_ns(const fn_conn *c)
 {
-    bool est = c->midstream || c->s[RESP].synack;
+    bool est = c->midstream || c->handshake;
     bool closing = c->s[ORIG].fin && c->s[RESP].fin;
     return est && !closing ? c->lim.idle_ns : c->lim.syn_ns;
 }
@@ -365,6 +368,8 @@ static bool conn_update(fn_conn *c, int d, const segment *s)
         c->urgent++;
     if ((s->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
         me->synack = true;
+    else if (d == ORIG && (s->flags & TH_ACK) && peer->synack)
+        c->handshake = true;
     if ((s->flags & TH_ACK) && peer->fin && seq_geq(s->ack, peer->fin_seq + 1))
         peer->fin_acked = true;
     if ((s->flags & TH_FIN) && !me->fin) {

@@ -30,13 +30,15 @@
  * a SYN without ACK (port reuse), a packet starts a new connection.
  *
  * The flag (Bro's connection states as KDD used them). "est": the
- * responder sent a SYN-ACK. First match wins:
+ * handshake completed (the originator acknowledged the responder's
+ * SYN-ACK). First match wins:
  *   midstream (first packet not a SYN)        OTH
  *   not est, RST from the responder           REJ     (SYN answered by RST)
  *   not est, RST from the originator          RSTOS0
  *   not est, FIN from the originator          SH
  *   not est, the responder sent anything      OTH     (but no SYN-ACK, no RST)
- *   not est                                   S0      (SYN, no reply)
+ *   not est                                   S0      (SYN, no reply, or a
+ *                                                      SYN-ACK never acknowledged)
  *   est, RST from the originator              RSTO
  *   est, RST from the responder               RSTR
  *   est, FIN both ways                        SF
@@ -44,8 +46,10 @@
  *   est, FIN from the responder only          S3
  *   est                                       S1
  * (A RST ends the connection, so at most one side's RST is ever seen.
- * The handshake's third packet is not required: a SYN-ACK means the
- * responder accepted. Bro's RSTRH and SHR fold into OTH.)
+ * The handshake's third packet is required: a SYN-ACK the originator
+ * never acknowledges is a half-open attempt, S0, which is how the SYN
+ * floods of KDD's neptune records look, and how a victim answering with
+ * SYN cookies sees spoofed SYNs. Bro's RSTRH and SHR fold into OTH.)
  *
  * The record (an sx_value record, fields in this order):
  *   time_ns        packet time when the record was made (the packet or

@@ -341,6 +341,16 @@ static void test_s0(void)
     want s0_final = {.flag = "S0", .time_ms = 100, .src_packets = 1};
     DRAIN(&g, 100, true, 1, &s0_final);
     flow_free(&g);
+
+    /* a SYN answered by a SYN-ACK (SYN cookies) the spoofed originator
+     * never acknowledges: still half-open, S0, after the SYN timeout */
+    flow h = flow_new(40004, 80);
+    SEND(&h, C, SYN, 0, 0, NULL);
+    SEND(&h, S, SYN | ACK, 0, 1, NULL);
+    want half = {.flag = "S0", .end_ms = 1, .time_ms = 1 + SYN_MS + 1, .src_packets = 1,
+                 .dst_packets = 1};
+    DRAIN(&h, 1 + SYN_MS + 1, false, 1, &half);
+    flow_free(&h);
 }
 
 /** REJ: a SYN answered by RST-ACK, reported at the RST. */
@@ -517,7 +527,7 @@ static void test_duration(void)
     flow f = flow_new(40018, 80);
     SEND(&f, C, SYN, 0, 0, NULL);
     SEND(&f, S, SYN | ACK, 0, 1500, NULL);
-    want two = {.flag = "RSTO", .end_ms = 2999, .time_ms = 2999, .duration = 2,
+    want two = {.flag = "RSTOS0", .end_ms = 2999, .time_ms = 2999, .duration = 2,
                 .src_packets = 2, .dst_packets = 1};
     SEND(&f, C, RST, 0, 2999, &two);
     flow_free(&f);
@@ -525,7 +535,7 @@ static void test_duration(void)
     flow g = flow_new(40019, 80);
     SEND(&g, C, SYN, 0, 0, NULL);
     SEND(&g, S, SYN | ACK, 0, 1500, NULL);
-    want three = {.flag = "RSTO", .end_ms = 3000, .time_ms = 3000, .duration = 3,
+    want three = {.flag = "RSTOS0", .end_ms = 3000, .time_ms = 3000, .duration = 3,
                   .src_packets = 2, .dst_packets = 1};
     SEND(&g, C, RST, 0, 3000, &three);
     flow_free(&g);
@@ -731,7 +741,7 @@ int main(void)
         made += n;
     }
     CHECK(counter("conn.records") - records == made, "conn.records is the sum of the flags");
-    CHECK(made == 28, "28 records made");
+    CHECK(made == 29, "29 records made");
     printf("functions.conn: all passed (%llu records)\n", (unsigned long long)made);
     return 0;
 }
