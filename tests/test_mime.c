@@ -269,7 +269,10 @@ static void test_unclosed_words(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("4 MB of unclosed encoded-words: %.3f s\n", s);
-    CHECK(s < 2.0, "unclosed encoded-words take linear time");
+    /* linear is milliseconds; a rescan per word would be ~10^12 steps,
+     * hours: the bound is loose so a loaded machine or a sanitizer
+     * build never trips it */
+    CHECK(s < 60.0, "unclosed encoded-words take linear time");
     free(msg);
 }
 
