@@ -1,8 +1,9 @@
 /*
  * gen.c -- `scalanytics gen GENERATOR [OPTIONS]`: write synthetic traces
  * with their ground truth, for tests and benchmarks: smtp
- * (tools/gen_smtp.c) and sip (tools/gen_sip.c). The option parsing and
- * the summary live here; the traffic models in tools/.
+ * (tools/gen_smtp.c), sip (tools/gen_sip.c) and dos (tools/gen_dos.c).
+ * The option parsing and the summary live here; the traffic models in
+ * tools/.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "cli/corpus.h"
 #include "proto/alloc.h"
+#include "tools/gen_dos.h"
 #include "tools/gen_sip.h"
 #include "tools/gen_smtp.h"
 
@@ -44,6 +46,8 @@ static void gen_usage(FILE *f)
         "generators:\n"
         "  smtp    concurrent SMTP sessions delivering mails, a phrase planted in some\n"
         "  sip     concurrent SIP calls (UDP and TCP) with a table of their outcomes\n"
+        "  dos     benign TCP sessions mixed with a SYN flood, a connection flood and a\n"
+        "          port scan, with every connection's label and KDD flag\n"
         "\n"
         "'scalanytics gen GENERATOR --help' explains a generator and its options.\n");
 }
@@ -692,6 +696,316 @@ static int gen_sip(int argc, char **argv)
     return rc;
 }
 
+/* ---- gen dos ---- */
+
+/** Prints `gen dos`'s help. */
+static void gen_dos_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: scalanytics gen dos -o FILE.pcap [OPTIONS]\n"
+        "\n"
+        "Writes a pcap (Ethernet, IPv4, TCP) of benign TCP sessions mixed over time with\n"
+        "a SYN flood, a connection flood and a port scan, and a truth CSV labelling every\n"
+        "connection with the KDD Cup '99 flag it should get, for testing and measuring\n"
+        "connection tracking and DoS detection.\n"
+        "\n"
+        "traffic (a connection is one TCP 4-tuple; none occurs twice in a trace):\n"
+        "  benign      sessions from clients 10.1.x.y to servers 172.16.0.10.. (each offers\n"
+        "              every service), Poisson arrivals over the whole duration: http 40%%\n"
+        "              (80, 1-3 GETs, pages of 0.3-8 KB), https 30%% (443, TLS records),\n"
+        "              smtp 12%% (25, greeting, EHLO, MAIL, RCPT, DATA, the mail, QUIT), ssh\n"
+        "              10%% (22, banners, a key exchange in the clear, then encrypted-looking\n"
+        "              packets both ways), ftp 8%% (21, the control connection of a login).\n"
+        "              Handshake, the dialog, FIN both ways and the last ACK (SF,\n"
+        "              92%%), or cut short by the client's RST (RSTO, 2%%) or the server's\n"
+        "              (RSTR, 2%%) or never closed (S1, 1%%); or refused, RST-ACK to the SYN\n"
+        "              (REJ, 1.5%%); or a SYN never answered (S0, 1.5%%)\n"
+        "  syn flood   bare 54-byte SYNs to 172.16.0.10 port 80 from distinct spoofed\n"
+        "              public addresses and random ports, at a fixed rate; never completed:\n"
+        "              S0, also for those the victim answers with a SYN-ACK (--syn-answered):\n"
+        "              the spoofed source never acknowledges it\n"
+        "  conn flood  complete short connections (handshake, GET /, a short page, FIN\n"
+        "              from the attacker: SF) from attackers 203.0.113.10.. in turn to\n"
+        "              port 80 of the second server, at a fixed rate\n"
+        "  port scan   SYN probes (as nmap -sS) from 198.51.100.7, one source port, to\n"
+        "              ports 1..N of the third server in random order: an open port (21,\n"
+        "              22, 25, 80, 443) answers SYN-ACK and the scanner resets (RSTOS0), a\n"
+        "              closed one answers RST-ACK (REJ). Labelled probe, not dos\n"
+        "Packet times start at 2026-01-01T00:00:00Z and strictly increase; the capture\n"
+        "point is by the servers (a server answers within ms, a client a round trip,\n"
+        "2-80 ms, later). Sessions started before --duration end after it.\n"
+        "\n"
+        "output:\n"
+        "  -o, --out FILE          the pcap file (required)\n"
+        "      --truth FILE        the truth CSV (default: FILE.truth.csv)\n"
+        "      --seed N            the random seed (default 1)\n"
+        "      --duration S        seconds of packet time in which connections start,\n"
+        "                          0.001-86400 (default 60)\n"
+        "\n"
+        "benign traffic:\n"
+        "      --benign-rate R     sessions a second (default 50)\n"
+        "      --clients N         client addresses, 1-64000 (default 200)\n"
+        "      --servers N         server addresses, 1-240 (default 16)\n"
+        "      --no-benign         none\n"
+        "\n"
+        "attacks (START and LENGTH in seconds of packet time; the window must lie in the\n"
+        "duration):\n"
+        "      --syn-flood-rate R  SYNs a second (default 1000)\n"
+        "      --syn-flood-start S, --syn-flood-length S  (default 20%% and 20%% of the\n"
+        "                          duration: 12 s from 12 s)\n"
+        "      --syn-answered PCT  flood SYNs the victim answers with a SYN-ACK (default 0)\n"
+        "      --no-syn-flood      none\n"
+        "      --conn-flood-rate R connections a second (default 200)\n"
+        "      --conn-flood-start S, --conn-flood-length S  (default 50%% and 5%%)\n"
+        "      --attackers N       connection flood sources, 1-200 (default 4)\n"
+        "      --no-conn-flood     none\n"
+        "      --scan-rate R       probes a second (default 200)\n"
+        "      --scan-start S, --scan-length S  (default 70%% and 10%%)\n"
+        "      --scan-ports N      the ports probed, 1..N, 1-65535 (default 1024); the scan\n"
+        "                          ends when they are done or its window is\n"
+        "      --no-port-scan      none\n"
+        "\n"
+        "the half-open test (nothing else is generated; the options above do not apply):\n"
+        "      --half-open N       N bare SYNs from distinct spoofed sources to port 80 of\n"
+        "                          172.16.0.10, each a half-open connection (S0), 1-%u\n"
+        "      --half-open-rate R  their SYNs a second, 1-1000000 (default 1000000)\n"
+        "\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "The truth CSV has a header line, then one line per connection in the order of\n"
+        "their first packets (so sorted by start_us, then src):\n"
+        "  src,sport,dst,dport,start_us,label,kind,flag\n"
+        "  10.1.0.77,40123,172.16.0.13,80,1767225600021337,normal,http,SF\n"
+        "src, sport: the originator (who sent the first SYN); start_us: the time of that\n"
+        "SYN in microseconds since the Unix epoch; label: normal, dos (syn_flood,\n"
+        "conn_flood) or probe (port_scan); kind: http, smtp, ftp, ssh, https, syn_flood,\n"
+        "conn_flood or port_scan; flag: SF, S0, S1, REJ, RSTO, RSTR or RSTOS0, by the rules of\n"
+        "functions/conn_track.h (Bro's connection states as KDD used them). Every\n"
+        "connection opens with exactly one SYN without ACK (no retransmissions), so the\n"
+        "trace's bare SYNs are the truth's lines.\n"
+        "\n"
+        "A summary goes to stderr: connections by label, kind and flag, packets, bytes.\n"
+        "Exit status: 0 ok, 1 an error while writing, 2 bad usage.\n"
+        "\n"
+        "examples:\n"
+        "  scalanytics gen dos -o dos.pcap\n"
+        "  scalanytics gen dos -o flood.pcap --no-benign --no-port-scan --syn-flood-rate 50000\n"
+        "  scalanytics gen dos -o halfopen.pcap --half-open 1000000     # about 70 MB\n",
+        SX_GEN_DOS_MAX_FLOOD);
+}
+
+/* Each attack's four options are consecutive: rate, start, length, off. */
+enum { OPT_DOS_SYN_RATE = 256, OPT_DOS_SYN_START, OPT_DOS_SYN_LENGTH, OPT_DOS_NO_SYN,
+       OPT_DOS_CONN_RATE, OPT_DOS_CONN_START, OPT_DOS_CONN_LENGTH, OPT_DOS_NO_CONN,
+       OPT_DOS_SCAN_RATE, OPT_DOS_SCAN_START, OPT_DOS_SCAN_LENGTH, OPT_DOS_NO_SCAN,
+       OPT_DOS_TRUTH, OPT_DOS_SEED, OPT_DOS_DURATION, OPT_DOS_BENIGN_RATE, OPT_DOS_CLIENTS,
+       OPT_DOS_SERVERS, OPT_DOS_NO_BENIGN, OPT_DOS_SYN_ANSWERED, OPT_DOS_ATTACKERS,
+       OPT_DOS_SCAN_PORTS, OPT_DOS_HALF_OPEN, OPT_DOS_HALF_OPEN_RATE };
+
+/** Parses a count option of `gen dos` into a uint32_t. */
+static int parse_dos_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    uint64_t v;
+    if (parse_u64("dos", opt, s, lo, hi, &v))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/** Applies an attack's option number which (0 rate, 1 start, 2 length,
+ *  3 off) to a. */
+static int apply_attack_option(int which, const char *opt, const char *arg,
+                               sx_gen_dos_attack *a)
+{
+    switch (which) {
+    case 0: return parse_double("dos", opt, arg, 0.001, 1e6, &a->rate);
+    case 1: return parse_double("dos", opt, arg, 0, 86400, &a->start_s);
+    case 2: return parse_double("dos", opt, arg, 0.000001, 86400, &a->length_s);
+    default: a->on = false; return 0;
+    }
+}
+
+/** Applies one parsed `gen dos` option to o (opt: its name); -1 on a
+ *  bad value (message printed). */
+static int apply_dos_option(int c, const char *opt, const char *arg, sx_gen_dos_opts *o)
+{
+    double pct;
+    if (c >= OPT_DOS_SYN_RATE && c <= OPT_DOS_NO_SCAN) {
+        sx_gen_dos_attack *attacks[3] = {&o->syn_flood, &o->conn_flood, &o->port_scan};
+        int i = c - OPT_DOS_SYN_RATE;
+        return apply_attack_option(i % 4, opt, arg, attacks[i / 4]);
+    }
+    switch (c) {
+    case 'o': o->pcap_path = arg; return 0;
+    case OPT_DOS_TRUTH: o->truth_path = arg; return 0;
+    case OPT_DOS_SEED: return parse_u64("dos", opt, arg, 0, UINT64_MAX, &o->seed);
+    case OPT_DOS_DURATION: return parse_double("dos", opt, arg, 0.001, 86400, &o->duration_s);
+    case OPT_DOS_BENIGN_RATE: return parse_double("dos", opt, arg, 0.001, 1e6, &o->benign_rate);
+    case OPT_DOS_CLIENTS: return parse_dos_u32(opt, arg, 1, 64000, &o->clients);
+    case OPT_DOS_SERVERS: return parse_dos_u32(opt, arg, 1, 240, &o->servers);
+    case OPT_DOS_ATTACKERS: return parse_dos_u32(opt, arg, 1, 200, &o->attackers);
+    case OPT_DOS_SCAN_PORTS: return parse_dos_u32(opt, arg, 1, 65535, &o->scan_ports);
+    case OPT_DOS_NO_BENIGN: o->benign = false; return 0;
+    case OPT_DOS_SYN_ANSWERED:
+        if (parse_double("dos", opt, arg, 0, 100, &pct))
+            return -1;
+        o->syn_answered = pct / 100;
+        return 0;
+    case OPT_DOS_HALF_OPEN:
+        return parse_u64("dos", opt, arg, 1, SX_GEN_DOS_MAX_FLOOD, &o->half_open);
+    case OPT_DOS_HALF_OPEN_RATE:
+        return parse_double("dos", opt, arg, 1, 1e6, &o->half_open_rate);
+    default: return -1;
+    }
+}
+
+/** Parses `gen dos`'s argv into o; 0, 1 for --help, 2 on bad usage. */
+static int gen_dos_parse(int argc, char **argv, sx_gen_dos_opts *o, char **truth_alloc)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},
+        {"truth", required_argument, 0, OPT_DOS_TRUTH},
+        {"seed", required_argument, 0, OPT_DOS_SEED},
+        {"duration", required_argument, 0, OPT_DOS_DURATION},
+        {"benign-rate", required_argument, 0, OPT_DOS_BENIGN_RATE},
+        {"clients", required_argument, 0, OPT_DOS_CLIENTS},
+        {"servers", required_argument, 0, OPT_DOS_SERVERS},
+        {"no-benign", no_argument, 0, OPT_DOS_NO_BENIGN},
+        {"syn-flood-rate", required_argument, 0, OPT_DOS_SYN_RATE},
+        {"syn-flood-start", required_argument, 0, OPT_DOS_SYN_START},
+        {"syn-flood-length", required_argument, 0, OPT_DOS_SYN_LENGTH},
+        {"syn-answered", required_argument, 0, OPT_DOS_SYN_ANSWERED},
+        {"no-syn-flood", no_argument, 0, OPT_DOS_NO_SYN},
+        {"conn-flood-rate", required_argument, 0, OPT_DOS_CONN_RATE},
+        {"conn-flood-start", required_argument, 0, OPT_DOS_CONN_START},
+        {"conn-flood-length", required_argument, 0, OPT_DOS_CONN_LENGTH},
+        {"attackers", required_argument, 0, OPT_DOS_ATTACKERS},
+        {"no-conn-flood", no_argument, 0, OPT_DOS_NO_CONN},
+        {"scan-rate", required_argument, 0, OPT_DOS_SCAN_RATE},
+        {"scan-start", required_argument, 0, OPT_DOS_SCAN_START},
+        {"scan-length", required_argument, 0, OPT_DOS_SCAN_LENGTH},
+        {"scan-ports", required_argument, 0, OPT_DOS_SCAN_PORTS},
+        {"no-port-scan", no_argument, 0, OPT_DOS_NO_SCAN},
+        {"half-open", required_argument, 0, OPT_DOS_HALF_OPEN},
+        {"half-open-rate", required_argument, 0, OPT_DOS_HALF_OPEN_RATE},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c, rc = 0, index = -1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, &index)) != -1) {
+        if (c == 'h')
+            return 1;
+        char opt[40] = "-o";
+        if (index >= 0)
+            snprintf(opt, sizeof opt, "--%s", longopts[index].name);
+        if (c == '?' || apply_dos_option(c, opt, optarg, o))
+            rc = 2;
+        index = -1;
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "scalanytics gen dos: unexpected argument '%s'\n", argv[optind]);
+        rc = 2;
+    }
+    if (rc == 0 && !o->pcap_path) {
+        fprintf(stderr, "scalanytics gen dos: no output file: give -o FILE.pcap\n");
+        rc = 2;
+    }
+    if (rc == 0 && !o->truth_path)
+        o->truth_path = *truth_alloc = default_truth(o->pcap_path, ".truth.csv");
+    char err[512];
+    if (rc == 0 && sx_gen_dos_check(o, err, sizeof err)) {
+        fprintf(stderr, "scalanytics gen dos: %s\n", err);
+        rc = 2;
+    }
+    return rc;
+}
+
+/** `gen dos`'s summary on stderr: one line, counts by label, kind and
+ *  flag as "name count" pairs. */
+static void print_dos_summary(const sx_gen_dos_stats *st, double secs)
+{
+    fprintf(stderr, "gen dos: %" PRIu64 " connections (", st->connections);
+    for (int l = 0; l < SX_GEN_DOS_LABELS; l++)
+        fprintf(stderr, "%s%s %" PRIu64, l ? ", " : "", sx_gen_dos_label_name(l),
+                st->by_label[l]);
+    for (int k = 0; k < SX_GEN_DOS_KINDS; k++)
+        fprintf(stderr, "%s%s %" PRIu64, k ? ", " : "; ", sx_gen_dos_kind_name(k),
+                st->by_kind[k]);
+    for (int f = 0; f < SX_GEN_DOS_FLAGS; f++)
+        fprintf(stderr, "%s%s %" PRIu64, f ? ", " : "; ", sx_gen_dos_flag_name(f),
+                st->by_flag[f]);
+    double mb = (double)st->pcap_bytes / 1e6;
+    fprintf(stderr, "), %" PRIu64 " packets, %" PRIu64 " payload bytes, %" PRIu64
+            " bytes (%.1f MB) over %.3f s of packet time; written in %.2f s\n",
+            st->packets, st->payload_bytes, st->pcap_bytes, mb, (double)st->trace_us / 1e6,
+            secs);
+}
+
+/** A guess at the pcap's size, for the progress bar. */
+static uint64_t dos_expected_bytes(const sx_gen_dos_opts *o)
+{
+    if (o->half_open)
+        return o->half_open * 70;
+    static const struct { sx_gen_dos_kind kind; double bytes; } attacks[] = {
+        {SX_GEN_DOS_SYN_FLOOD, 70}, {SX_GEN_DOS_CONN_FLOOD, 1200}, {SX_GEN_DOS_PORT_SCAN, 200}};
+    const sx_gen_dos_attack *on[] = {&o->syn_flood, &o->conn_flood, &o->port_scan};
+    double bytes = o->benign ? o->benign_rate * o->duration_s * 9000 : 0;
+    for (int i = 0; i < 3; i++) {
+        double start, length;
+        sx_gen_dos_window(o, attacks[i].kind, &start, &length);
+        bytes += on[i]->on ? on[i]->rate * length * attacks[i].bytes : 0;
+    }
+    return (uint64_t)bytes;
+}
+
+/** Writes the trace and truth o describes, with a progress bar, and
+ *  prints the summary. 0, or 1 on an error. */
+static int generate_dos(const sx_gen_dos_opts *o)
+{
+    char err[1024];
+    double t0 = now_s();
+    sx_gen_dos *g = sx_gen_dos_new(o, err, sizeof err);
+    if (!g) {
+        fprintf(stderr, "scalanytics gen dos: %s\n", err);
+        return 1;
+    }
+    sx_progress *bar = sx_progress_new(dos_expected_bytes(o));
+    sx_gen_dos_stats st;
+    int more;
+    while ((more = sx_gen_dos_run(g, PROGRESS_PACKETS * 16, err, sizeof err)) == 1) {
+        sx_gen_dos_stats_get(g, &st);
+        sx_progress_update(bar, st.pcap_bytes, st.pcap_bytes * 8);
+    }
+    sx_progress_finish(&bar);
+    sx_gen_dos_stats_get(g, &st);
+    sx_gen_dos_destroy(&g);
+    if (more < 0) {
+        fprintf(stderr, "scalanytics gen dos: %s\n", err);
+        return 1;
+    }
+    print_dos_summary(&st, now_s() - t0);
+    return 0;
+}
+
+/** `scalanytics gen dos ...`. */
+static int gen_dos(int argc, char **argv)
+{
+    sx_gen_dos_opts o;
+    sx_gen_dos_defaults(&o);
+    char *truth_alloc = NULL;
+    int rc = gen_dos_parse(argc, argv, &o, &truth_alloc);
+    if (rc == 1) {
+        gen_dos_usage(stdout);
+        rc = 0;
+    } else if (rc != 0) {
+        fprintf(stderr, "(scalanytics gen dos --help explains the options)\n");
+    } else {
+        rc = generate_dos(&o);
+    }
+    free(truth_alloc);
+    return rc;
+}
+
 int cli_gen(int argc, char **argv)
 {
     if (argc < 2) {
@@ -706,6 +1020,8 @@ int cli_gen(int argc, char **argv)
         return gen_smtp(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sip"))
         return gen_sip(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "dos"))
+        return gen_dos(argc - 1, argv + 1);
     fprintf(stderr, "scalanytics gen: unknown generator '%s'\n\n", argv[1]);
     gen_usage(stderr);
     return 2;

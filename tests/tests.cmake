@@ -260,6 +260,15 @@ add_executable(test_conn tests/test_conn.c)
 target_link_libraries(test_conn PRIVATE sxfunctions)
 add_test(NAME functions.conn COMMAND test_conn)
 
+# The DoS trace generator (`scalanytics gen dos`, issue 9): options and
+# determinism in process, and an independent checker (libpcap) that
+# follows every connection and derives its KDD flag from the packets,
+# compared with the truth; tcpdump and tshark when installed.
+add_executable(test_gen_dos tests/test_gen_dos.c)
+target_link_libraries(test_gen_dos PRIVATE sxtools PkgConfig::PCAP)
+add_test(NAME gen.dos_tools COMMAND test_gen_dos units)
+add_test(NAME gen.dos COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/gen_dos.sh $<TARGET_FILE:scalanytics> $<TARGET_FILE:test_gen_dos>)
+
 # Sanitizer settings for every test above.
 get_property(sx_all_tests DIRECTORY PROPERTY TESTS)
 if(SX_SANITIZE STREQUAL "thread")
