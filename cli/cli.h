@@ -37,6 +37,8 @@ int cli_gen(int argc, char **argv);
 int cli_train_bayes(int argc, char **argv);
 /** `scalanytics classify`: see cli/classify.c. */
 int cli_classify(int argc, char **argv);
+/** `scalanytics train-svm`: see cli/train_svm.c. */
+int cli_train_svm(int argc, char **argv);
 /** `scalanytics keygen`: see cli/keygen.c. */
 int cli_keygen(int argc, char **argv);
 

@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"gen", cli_gen, "write synthetic traces with ground truth (gen smtp)"},
     {"train-bayes", cli_train_bayes, "train a naive Bayes mail classifier (spam/ham, ...)"},
     {"classify", cli_classify, "classify mail files with a train-bayes model"},
+    {"train-svm", cli_train_svm, "train and evaluate the DoS detector of f_DetectAttack (KDD)"},
     {"keygen", cli_keygen, "write a CurveZMQ key pair for a node of a deployment"},
 };
 
