@@ -37,6 +37,7 @@
 
 #include "proto/alloc.h"
 #include "tools/buf.h"
+#include "tools/event_heap.h"
 #include "tools/packet_build.h"
 #include "tools/pcap_writer.h"
 #include "tools/rng.h"
@@ -99,12 +100,6 @@ typedef struct conn {
     sx_buf payload;
 } conn;
 
-/* A heap entry: a slot's next step (or a source's arrival) at at_us. */
-typedef struct event {
-    uint64_t at_us, order;
-    uint32_t slot;
-} event;
-
 /* A source's arrivals: Poisson until end_us (count 0), or count of them
  * every gap_us from start_us. */
 typedef struct source {
@@ -128,9 +123,7 @@ struct sx_gen_dos {
     uint16_t *scan_order;        /* the ports probed, in order */
     conn *conns;                 /* nslots of them */
     uint32_t nslots, *free_slots, nfree;
-    event *heap;                 /* nslots + SOURCES entries */
-    uint32_t nheap;
-    uint64_t order;              /* pushes so far: breaks ties in time */
+    sx_event_heap heap;          /* each slot's next step and the arrivals */
     uint64_t last_us;            /* capture time of the last packet */
     uint8_t frame[FRAME_CAP];
     sx_gen_dos_stats st;
@@ -322,47 +315,6 @@ static void fail(sx_gen_dos *g, const char *msg)
     g->failed = true;
 }
 
-/* ---- the event heap ---- */
-
-/** True when event a is due before b. */
-static bool earlier(const event *a, const event *b)
-{
-    return a->at_us < b->at_us || (a->at_us == b->at_us && a->order < b->order);
-}
-
-/** Queues slot's next step (or an arrival, ARRIVAL(src)) at at_us. */
-static void push(sx_gen_dos *g, uint64_t at_us, uint32_t slot)
-{
-    event e = {.at_us = at_us, .order = g->order++, .slot = slot};
-    uint32_t i = g->nheap++;
-    while (i > 0 && earlier(&e, &g->heap[(i - 1) / 2])) {
-        g->heap[i] = g->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    g->heap[i] = e;
-}
-
-/** Takes the earliest event off the heap (which is not empty). */
-static event pop(sx_gen_dos *g)
-{
-    event top = g->heap[0], last = g->heap[--g->nheap];
-    uint32_t i = 0, n = g->nheap;
-    for (;;) {
-        uint32_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && earlier(&g->heap[child + 1], &g->heap[child]))
-            child++;
-        if (!earlier(&g->heap[child], &last))
-            break;
-        g->heap[i] = g->heap[child];
-        i = child;
-    }
-    if (n)
-        g->heap[i] = last;
-    return top;
-}
-
 /** A free connection slot, growing the slots (and the heap) when all are
  *  taken; UINT32_MAX past MAX_SLOTS. */
 static uint32_t take_slot(sx_gen_dos *g)
@@ -374,7 +326,6 @@ static uint32_t take_slot(sx_gen_dos *g)
         g->conns = sx_realloc(g->conns, n * sizeof *g->conns);
         memset(g->conns + old, 0, (n - old) * sizeof *g->conns);
         g->free_slots = sx_realloc(g->free_slots, n * sizeof *g->free_slots);
-        g->heap = sx_realloc(g->heap, ((size_t)n + SOURCES) * sizeof *g->heap);
         for (uint32_t i = n; i > old; i--) /* the lowest slot is taken first */
             g->free_slots[g->nfree++] = i - 1;
         g->nslots = n;
@@ -1074,7 +1025,7 @@ static void start_conn(sx_gen_dos *g, int src, uint64_t number, uint64_t at_us)
     }
     if (c->overflow)
         fail(g, "internal error: a connection's script is longer than MAX_STEPS");
-    push(g, at_us, slot);
+    sx_event_heap_push(&g->heap, at_us, slot);
 }
 
 /* Hot path: once per step. Sends slot's next step and queues the one
@@ -1086,7 +1037,7 @@ static void step_conn(sx_gen_dos *g, uint32_t slot, uint64_t at_us)
     if (c->cur == 0)
         write_truth(g, c, ts);
     if (++c->cur < c->nsteps)
-        push(g, ts + c->steps[c->cur].delay_us, slot);
+        sx_event_heap_push(&g->heap, ts + c->steps[c->cur].delay_us, slot);
     else
         g->free_slots[g->nfree++] = slot;
 }
@@ -1111,7 +1062,7 @@ static void arrive(sx_gen_dos *g, int src, uint64_t at_us)
     start_conn(g, src, ++s->started, at_us);
     uint64_t next = next_arrival(s, at_us);
     if (next != UINT64_MAX)
-        push(g, next, ARRIVAL(src));
+        sx_event_heap_push(&g->heap, next, ARRIVAL(src));
 }
 
 /** Sets up source src: Poisson at rate over the window (count 0) or
@@ -1130,7 +1081,7 @@ static void open_source(sx_gen_dos *g, int src, double rate, double start_s, dou
         return; /* a window too short for one connection */
     uint64_t first = next_arrival(s, 0);
     if (first != UINT64_MAX)
-        push(g, first, ARRIVAL(src));
+        sx_event_heap_push(&g->heap, first, ARRIVAL(src));
 }
 
 /** Opens source src for attack when it is on. */
@@ -1191,7 +1142,6 @@ sx_gen_dos *sx_gen_dos_new(const sx_gen_dos_opts *o, char *err, size_t errlen)
     setvbuf(g->truth, NULL, _IOFBF, 1 << 20);
     fputs("src,sport,dst,dport,start_us,label,kind,flag\n", g->truth);
     plan(g);
-    g->heap = sx_calloc(SOURCES, sizeof *g->heap);
     if (o->half_open) {
         open_source(g, SRC_SYN, o->half_open_rate, 0, (double)o->half_open / o->half_open_rate,
                     o->half_open);
@@ -1228,12 +1178,12 @@ int sx_gen_dos_run(sx_gen_dos *g, uint64_t max_packets, char *err, size_t errlen
         return 0;
     uint64_t stop = g->st.packets + max_packets;
     while (g->st.packets < stop && !g->failed) {
-        if (g->nheap == 0) { /* nothing in progress, nothing to come */
+        if (g->heap.n == 0) { /* nothing in progress, nothing to come */
             g->done = true;
             g->st.trace_us = g->last_us ? g->last_us - EPOCH_US : 0;
             return close_files(g, err, errlen);
         }
-        event e = pop(g);
+        sx_event e = sx_event_heap_pop(&g->heap);
         if (e.slot >= ARRIVAL(0))
             arrive(g, (int)(e.slot - ARRIVAL(0)), e.at_us);
         else
@@ -1266,7 +1216,7 @@ void sx_gen_dos_destroy(sx_gen_dos **gp)
         sx_buf_free(&g->conns[i].payload);
     free(g->conns);
     free(g->free_slots);
-    free(g->heap);
+    sx_event_heap_free(&g->heap);
     free(g->client_port);
     free(g->client_uses);
     free(g->attacker_port);

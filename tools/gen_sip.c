@@ -37,6 +37,7 @@
 
 #include "proto/alloc.h"
 #include "tools/buf.h"
+#include "tools/event_heap.h"
 #include "tools/packet_build.h"
 #include "tools/pcap_writer.h"
 #include "tools/rng.h"
@@ -108,12 +109,6 @@ typedef struct call {
     truth_row *row;
 } call;
 
-/* A heap entry: slot's next step (or the next arrival) is due at at_us. */
-typedef struct event {
-    uint64_t at_us, order;
-    uint32_t slot;
-} event;
-
 struct sx_gen_sip {
     sx_gen_sip_opts o;
     sx_pcapw *pcap;
@@ -124,9 +119,7 @@ struct sx_gen_sip {
     uint64_t next_call;           /* the number the next call gets */
     call *calls;                  /* concurrency slots */
     uint32_t *free_slots, nfree;
-    event *heap;                  /* concurrency + 1 entries */
-    uint32_t nheap;
-    uint64_t order;               /* pushes so far: breaks ties in time */
+    sx_event_heap heap;          /* each slot's next step and the arrivals */
     bool arrival_waits;           /* an arrival is due but every slot is busy */
     uint64_t last_us;             /* capture time of the last packet */
     truth_row *rows;              /* by call number - 1 */
@@ -310,47 +303,6 @@ static void fail(sx_gen_sip *g, const char *msg)
     if (!g->failed)
         snprintf(g->err, sizeof g->err, "%s", msg);
     g->failed = true;
-}
-
-/* ---- the event heap ---- */
-
-/** True when event a is due before b. */
-static bool earlier(const event *a, const event *b)
-{
-    return a->at_us < b->at_us || (a->at_us == b->at_us && a->order < b->order);
-}
-
-/** Queues slot's next step (or the arrival, slot ARRIVAL) at at_us. */
-static void push(sx_gen_sip *g, uint64_t at_us, uint32_t slot)
-{
-    event e = {.at_us = at_us, .order = g->order++, .slot = slot};
-    uint32_t i = g->nheap++;
-    while (i > 0 && earlier(&e, &g->heap[(i - 1) / 2])) {
-        g->heap[i] = g->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    g->heap[i] = e;
-}
-
-/** Takes the earliest event off the heap (which is not empty). */
-static event pop(sx_gen_sip *g)
-{
-    event top = g->heap[0], last = g->heap[--g->nheap];
-    uint32_t i = 0, n = g->nheap;
-    for (;;) {
-        uint32_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && earlier(&g->heap[child + 1], &g->heap[child]))
-            child++;
-        if (!earlier(&g->heap[child], &last))
-            break;
-        g->heap[i] = g->heap[child];
-        i = child;
-    }
-    if (n)
-        g->heap[i] = last;
-    return top;
 }
 
 /* ---- names: one function each, shared by the packets and the truth ---- */
@@ -592,7 +544,7 @@ static void start_call(sx_gen_sip *g, uint32_t slot, uint64_t at_us)
     draw_parties(g, c);
     script(g, c);
     g->st.tcp += c->tcp;
-    push(g, at_us + c->steps[0].delay_us, slot);
+    sx_event_heap_push(&g->heap, at_us + c->steps[0].delay_us, slot);
 }
 
 /* ---- packets ---- */
@@ -752,7 +704,7 @@ static void end_call(sx_gen_sip *g, uint32_t slot, uint64_t ts)
     g->free_slots[g->nfree++] = slot;
     if (g->arrival_waits) {
         g->arrival_waits = false;
-        push(g, ts, ARRIVAL);
+        sx_event_heap_push(&g->heap, ts, ARRIVAL);
     }
 }
 
@@ -771,7 +723,7 @@ static void arrive(sx_gen_sip *g, uint64_t at_us)
     }
     start_call(g, g->free_slots[--g->nfree], at_us);
     if (g->next_call <= g->o.calls)
-        push(g, at_us + arrival_gap(g), ARRIVAL);
+        sx_event_heap_push(&g->heap, at_us + arrival_gap(g), ARRIVAL);
 }
 
 /* Hot path: once per step. Sends slot's next step and queues the one after. */
@@ -782,7 +734,7 @@ static void step_call(sx_gen_sip *g, uint32_t slot, uint64_t at_us)
     uint64_t ts = send_step(g, c, s, at_us);
     note_truth(g, c, s, ts);
     if (++c->cur < c->nsteps)
-        push(g, ts + c->steps[c->cur].delay_us, slot);
+        sx_event_heap_push(&g->heap, ts + c->steps[c->cur].delay_us, slot);
     else
         end_call(g, slot, ts);
 }
@@ -848,11 +800,10 @@ sx_gen_sip *sx_gen_sip_new(const sx_gen_sip_opts *o, char *err, size_t errlen)
     g->free_slots = sx_calloc(o->concurrency, sizeof *g->free_slots);
     for (uint32_t i = 0; i < o->concurrency; i++) /* slot 0 is taken first */
         g->free_slots[g->nfree++] = o->concurrency - 1 - i;
-    g->heap = sx_calloc((size_t)o->concurrency + 1, sizeof *g->heap);
     g->rows = sx_calloc(o->calls, sizeof *g->rows);
     g->frame = sx_malloc(FRAME_CAP);
     g->frag = sx_malloc(FRAG_CAP);
-    push(g, EPOCH_US + arrival_gap(g), ARRIVAL);
+    sx_event_heap_push(&g->heap, EPOCH_US + arrival_gap(g), ARRIVAL);
     return g;
 }
 
@@ -879,13 +830,13 @@ int sx_gen_sip_run(sx_gen_sip *g, uint64_t max_packets, char *err, size_t errlen
         return 0;
     uint64_t stop = g->st.packets + max_packets;
     while (g->st.packets < stop && !g->failed) {
-        if (g->nheap == 0) { /* no call in progress, none to come */
+        if (g->heap.n == 0) { /* no call in progress, none to come */
             g->done = true;
             g->st.trace_us = g->last_us - EPOCH_US;
             write_truth(g);
             return close_files(g, err, errlen);
         }
-        event e = pop(g);
+        sx_event e = sx_event_heap_pop(&g->heap);
         if (e.slot == ARRIVAL)
             arrive(g, e.at_us);
         else
@@ -916,7 +867,7 @@ void sx_gen_sip_destroy(sx_gen_sip **gp)
     close_files(g, ignored, sizeof ignored);
     free(g->calls);
     free(g->free_slots);
-    free(g->heap);
+    sx_event_heap_free(&g->heap);
     free(g->rows);
     free(g->frame);
     free(g->frag);
