@@ -810,18 +810,8 @@ sx_gen_sip *sx_gen_sip_new(const sx_gen_sip_opts *o, char *err, size_t errlen)
 /** Closes the pcap and truth files; -1 with a message on any error. */
 static int close_files(sx_gen_sip *g, char *err, size_t errlen)
 {
-    int rc = 0;
-    if (g->pcap) {
-        g->st.pcap_bytes = sx_pcapw_bytes(g->pcap);
-        if (sx_pcapw_close(&g->pcap, err, errlen))
-            rc = -1;
-    }
-    char terr[512];
-    if (sx_text_close(&g->truth, g->o.truth_path, terr, sizeof terr) != 0 && rc == 0) {
-        snprintf(err, errlen, "%s", terr);
-        rc = -1;
-    }
-    return rc;
+    return sx_gen_outputs_close(&g->pcap, &g->st.pcap_bytes, &g->truth, g->o.truth_path, err,
+                                errlen);
 }
 
 int sx_gen_sip_run(sx_gen_sip *g, uint64_t max_packets, char *err, size_t errlen)

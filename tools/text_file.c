@@ -3,6 +3,8 @@
  */
 #include "tools/text_file.h"
 
+#include "tools/pcap_writer.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -22,4 +24,21 @@ int sx_text_close(FILE **f, const char *path, char *err, size_t errlen)
         return 0;
     snprintf(err, errlen, "cannot write %s: %s", path, strerror(e ? e : EIO));
     return -1;
+}
+
+int sx_gen_outputs_close(struct sx_pcapw **pcap, uint64_t *pcap_bytes, FILE **truth,
+                         const char *truth_path, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (*pcap) {
+        *pcap_bytes = sx_pcapw_bytes(*pcap);
+        if (sx_pcapw_close(pcap, err, errlen))
+            rc = -1;
+    }
+    char terr[512];
+    if (sx_text_close(truth, truth_path, terr, sizeof terr) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s", terr);
+        rc = -1;
+    }
+    return rc;
 }
